@@ -1,0 +1,3 @@
+module github.com/perchml/perch
+
+go 1.26.8

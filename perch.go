@@ -1,0 +1,177 @@
+// Package perch holds the domain types shared by every part of perch: data
+// schemas, model types, predictions and errors. Subpackages import this one;
+// it imports none of them.
+package perch
+
+import (
+	"errors"
+	"fmt"
+)
+
+// AttributeType is the type of one attribute in an AML data schema.
+type AttributeType string
+
+// The four attribute types of the AML data schema.
+const (
+	Binary      AttributeType = "BINARY"
+	Categorical AttributeType = "CATEGORICAL"
+	Numeric     AttributeType = "NUMERIC"
+	Text        AttributeType = "TEXT"
+)
+
+// Valid reports whether t is one of the four AML attribute types.
+func (t AttributeType) Valid() bool {
+	switch t {
+	case Binary, Categorical, Numeric, Text:
+		return true
+	}
+	return false
+}
+
+// Attribute is one column of a data schema.
+type Attribute struct {
+	Name string        `json:"attributeName"`
+	Type AttributeType `json:"attributeType"`
+}
+
+// Schema is AML's data schema: the columns of a data file, in file order,
+// and which of them is the target. PositiveValue is a perch extension: for
+// a BINARY target whose file spells its two values some other way than AML's
+// (say `>50K` and `<=50K`), it names the value that means "1".
+type Schema struct {
+	Version                string      `json:"version"`
+	RowID                  *string     `json:"rowId"`
+	RowWeight              *string     `json:"rowWeight,omitempty"`
+	TargetAttributeName    string      `json:"targetAttributeName,omitempty"`
+	DataFormat             string      `json:"dataFormat"`
+	DataFileContainsHeader bool        `json:"dataFileContainsHeader"`
+	Attributes             []Attribute `json:"attributes"`
+	ExcludedAttributeNames []string    `json:"excludedAttributeNames"`
+	PositiveValue          string      `json:"positiveValue,omitempty"`
+}
+
+// Index returns the position of the named attribute, or -1.
+func (s *Schema) Index(name string) int {
+	for i, a := range s.Attributes {
+		if a.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Target returns the position of the target attribute, or -1 when the
+// schema has none.
+func (s *Schema) Target() int {
+	if s.TargetAttributeName == "" {
+		return -1
+	}
+	return s.Index(s.TargetAttributeName)
+}
+
+// Excluded reports whether the named attribute is read but not used as a
+// feature: the target, the row id and the excluded attributes.
+func (s *Schema) Excluded(name string) bool {
+	if name == s.TargetAttributeName || (s.RowID != nil && name == *s.RowID) || (s.RowWeight != nil && name == *s.RowWeight) {
+		return true
+	}
+	for _, n := range s.ExcludedAttributeNames {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// ModelType is the kind of prediction a model makes.
+type ModelType string
+
+// The three AML model types.
+const (
+	BinaryModel     ModelType = "BINARY"
+	MulticlassModel ModelType = "MULTICLASS"
+	RegressionModel ModelType = "REGRESSION"
+)
+
+// Valid reports whether t is one of the three model types.
+func (t ModelType) Valid() bool {
+	switch t {
+	case BinaryModel, MulticlassModel, RegressionModel:
+		return true
+	}
+	return false
+}
+
+// Record is one observation as AML's Predict takes it: attribute name to
+// value, every value a string.
+type Record map[string]string
+
+// ErrorCode classifies an error so that each adapter can map it to its own
+// protocol (an HTTP status, an AML __type, an exit code).
+type ErrorCode string
+
+// Error codes.
+const (
+	ENotFound      ErrorCode = "NotFound"
+	EInvalid       ErrorCode = "Invalid"
+	EConflict      ErrorCode = "Conflict"
+	ELimitExceeded ErrorCode = "LimitExceeded"
+	EUnauthorized  ErrorCode = "Unauthorized"
+	EForbidden     ErrorCode = "Forbidden"
+	EInternal      ErrorCode = "Internal"
+)
+
+// Error is an error with a code and a message meant for the person who
+// made the request.
+type Error struct {
+	Code    ErrorCode
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Errorf returns an *Error with the given code and formatted message.
+func Errorf(code ErrorCode, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Code returns the code of the first *Error in err's chain, EInternal for
+// any other error, and "" for nil.
+func Code(err error) ErrorCode {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EInternal
+}
+
+// Limits that bound every input, as AML had them.
+const (
+	MaxRecordBytes = 100 << 10 // one observation
+	MaxAttributes  = 1000      // columns in a schema
+	MaxClasses     = 100       // classes of a multiclass target
+	MaxRecipeBytes = 131071    // schema or recipe JSON
+)
+
+// Vector is a sparse feature vector: feature Index[i] has value Value[i].
+// Recipes produce vectors; learners and predictors consume them. A Vector is
+// reused from record to record, so the hot path does not allocate.
+type Vector struct {
+	Index []int32
+	Value []float64
+}
+
+// Reset empties v, keeping its storage.
+func (v *Vector) Reset() {
+	v.Index = v.Index[:0]
+	v.Value = v.Value[:0]
+}
+
+// Add appends feature i with value x.
+func (v *Vector) Add(i int32, x float64) {
+	v.Index = append(v.Index, i)
+	v.Value = append(v.Value, x)
+}
