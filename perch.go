@@ -175,3 +175,27 @@ func (v *Vector) Add(i int32, x float64) {
 	v.Index = append(v.Index, i)
 	v.Value = append(v.Value, x)
 }
+
+// Prediction is the answer for one record, in the shape of AML's Predict.
+// Scores and Invalid are reused from prediction to prediction when the
+// same Prediction is passed again, so a steady stream of predictions does
+// not allocate.
+type Prediction struct {
+	Type      ModelType
+	Algorithm string  // "SGD" as AML spells it in details
+	Label     string  // predictedLabel: "0"/"1" for BINARY, the class for MULTICLASS
+	Value     float64 // predictedValue, REGRESSION only
+	Scores    []Score // predictedScores: the label's score for BINARY, every class for MULTICLASS
+	// Original is the target's own spelling of Label for a BINARY target
+	// whose file does not use 1/0 (say ">50K"); empty otherwise.
+	Original string
+	// Invalid names the attributes whose values did not parse as their
+	// type; they were treated as missing, as AML did.
+	Invalid []string
+}
+
+// Score is the score of one label.
+type Score struct {
+	Label string
+	Value float64
+}
