@@ -1,0 +1,266 @@
+// Package learn runs training and evaluation: it turns a table of records
+// into a model (target labels, recipe features, a learner, the size limit)
+// and measures a model on a table through the one predict path.
+package learn
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/perchml/perch"
+	"github.com/perchml/perch/data"
+	"github.com/perchml/perch/learn/sgd"
+	"github.com/perchml/perch/model"
+	"github.com/perchml/perch/recipe"
+)
+
+// Options say what to train.
+type Options struct {
+	Type   perch.ModelType
+	Recipe *recipe.Recipe    // nil: the suggested recipe for the schema
+	Params map[string]string // AML's training parameters (sgd.*), plus algorithm
+	// Progress, if set, is told how far training has come: stage is
+	// "features" or "sgd".
+	Progress func(stage string, done, total int)
+}
+
+// Train fits a model to t.
+func Train(t *data.Table, opt Options) (*model.Model, error) {
+	s := t.Schema
+	if err := data.ValidateTarget(s, opt.Type); err != nil {
+		return nil, err
+	}
+	if alg := opt.Params["algorithm"]; alg != "" && alg != "sgd" {
+		return nil, perch.Errorf(perch.EInvalid, "parameter algorithm: %q is not available (want sgd)", alg)
+	}
+	params, err := sgd.ParseParams(opt.Params)
+	if err != nil {
+		return nil, err
+	}
+	tg, err := newTarget(t, opt.Type)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([][]string, 0, len(t.Rows))
+	ys := make([]float64, 0, len(t.Rows))
+	for _, r := range t.Rows {
+		if y, ok := tg.value(r); ok {
+			rows = append(rows, r)
+			ys = append(ys, y)
+		}
+	}
+	if len(rows) == 0 {
+		return nil, perch.Errorf(perch.EInvalid, "no row has a valid value of the target %q", s.TargetAttributeName)
+	}
+	rc := opt.Recipe
+	if rc == nil {
+		rc = recipe.Suggest(s, nil)
+	}
+	plan, err := recipe.Compile(rc, s)
+	if err != nil {
+		return nil, err
+	}
+	mapper, err := plan.Fit(rows)
+	if err != nil {
+		return nil, err
+	}
+	d := &sgd.Data{Dim: mapper.Dim()}
+	var v perch.Vector
+	for i, r := range rows {
+		mapper.Map(r, &v)
+		d.Append(&v, ys[i])
+		if opt.Progress != nil && (i%4096 == 0 || i == len(rows)-1) {
+			opt.Progress("features", i+1, len(rows))
+		}
+	}
+	var progress func(int, int)
+	if opt.Progress != nil {
+		progress = func(done, total int) { opt.Progress("sgd", done, total) }
+	}
+	lin, err := sgd.Train(d, opt.Type, len(tg.classes), params, progress)
+	if err != nil {
+		return nil, err
+	}
+	pruned := fitSize(lin, mapper, params.MaxModelBytes)
+	m := &model.Model{
+		Type: opt.Type, Algorithm: "sgd", Schema: s, Mapper: mapper,
+		Classes: tg.classes, Original: tg.original, ScoreThreshold: 0.5,
+		Parameters: canonicalParams(opt.Params),
+		Training: model.Training{
+			Rows: len(rows), InvalidRows: len(t.Rows) - len(rows),
+			TargetMean: tg.mean(ys), Features: mapper.Dim(), Pruned: pruned,
+		},
+		Linear: lin,
+	}
+	if opt.Type != perch.BinaryModel {
+		m.ScoreThreshold = 0
+	}
+	return m, nil
+}
+
+// bytesPerFeature estimates what one feature costs in a model file: its
+// weights as decimal text and its vocabulary entry.
+func bytesPerFeature(k int) int64 { return int64(24*k + 24) }
+
+// fitSize drops the weakest features until the model fits maxBytes, as
+// AML's sgd.maxMLModelSizeInBytes did, and drops features whose weights are
+// all zero (L1 makes many). It returns how many features it dropped.
+func fitSize(lin *sgd.Model, mp *recipe.Mapper, maxBytes int64) int {
+	strength := lin.Strength()
+	keep := make([]bool, lin.Dim)
+	n := 0
+	for f, s := range strength {
+		keep[f] = s != 0
+		if keep[f] {
+			n++
+		}
+	}
+	limit := int(maxBytes / bytesPerFeature(lin.K))
+	if n > limit {
+		order := make([]int, 0, n)
+		for f := range strength {
+			if keep[f] {
+				order = append(order, f)
+			}
+		}
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(strength[b], strength[a]) })
+		for _, f := range order[limit:] {
+			keep[f] = false
+		}
+	}
+	remap := mp.Keep(keep)
+	// The mapper may keep features it cannot drop (numeric ones); keep the
+	// weights of exactly the features it kept.
+	kept := make([]bool, lin.Dim)
+	dropped := 0
+	for f, to := range remap {
+		kept[f] = to >= 0
+		if to < 0 {
+			dropped++
+		}
+	}
+	lin.Prune(kept)
+	return dropped
+}
+
+func canonicalParams(p map[string]string) map[string]string {
+	out := map[string]string{"algorithm": "sgd"}
+	d := sgd.DefaultParams()
+	out["sgd.maxPasses"] = strconv.Itoa(d.MaxPasses)
+	out["sgd.shuffleType"] = "auto"
+	out["sgd.maxMLModelSizeInBytes"] = strconv.FormatInt(d.MaxModelBytes, 10)
+	for k, v := range p {
+		out[k] = v
+	}
+	return out
+}
+
+// target turns target values into learner labels.
+type target struct {
+	typ      perch.ModelType
+	schema   *perch.Schema
+	col      int
+	classes  []string
+	original []string
+	index    map[string]int
+}
+
+func newTarget(t *data.Table, typ perch.ModelType) (*target, error) {
+	s := t.Schema
+	tg := &target{typ: typ, schema: s, col: s.Target()}
+	switch typ {
+	case perch.BinaryModel:
+		tg.classes = []string{"0", "1"}
+		if s.PositiveValue != "" {
+			// The file spells its two values its own way: find the other one.
+			other := ""
+			for i, r := range t.Rows {
+				v := r[tg.col]
+				if v == "" || v == s.PositiveValue {
+					continue
+				}
+				if other == "" {
+					other = v
+				} else if v != other {
+					return nil, perch.Errorf(perch.EInvalid, "line %d, attribute %q: third target value %q (the BINARY target has values %q and %q)",
+						t.Lines[i], s.TargetAttributeName, v, other, s.PositiveValue)
+				}
+			}
+			tg.original = []string{other, s.PositiveValue}
+		}
+	case perch.MulticlassModel:
+		seen := map[string]bool{}
+		for _, r := range t.Rows {
+			if v := r[tg.col]; v != "" && !seen[v] {
+				seen[v] = true
+				tg.classes = append(tg.classes, v)
+			}
+		}
+		if len(tg.classes) > perch.MaxClasses {
+			return nil, perch.Errorf(perch.EInvalid, "target %q has %d classes; a MULTICLASS model takes at most %d", s.TargetAttributeName, len(tg.classes), perch.MaxClasses)
+		}
+		if len(tg.classes) < 2 {
+			return nil, perch.Errorf(perch.EInvalid, "target %q has %d class; a MULTICLASS model needs at least 2", s.TargetAttributeName, len(tg.classes))
+		}
+		slices.SortFunc(tg.classes, compareLabels)
+		tg.index = make(map[string]int, len(tg.classes))
+		for i, c := range tg.classes {
+			tg.index[c] = i
+		}
+	}
+	return tg, nil
+}
+
+// compareLabels orders class labels numerically when both are numbers
+// (so "10" follows "9"), and as text otherwise.
+func compareLabels(a, b string) int {
+	x, errA := strconv.ParseFloat(a, 64)
+	y, errB := strconv.ParseFloat(b, 64)
+	switch {
+	case errA == nil && errB == nil:
+		if c := cmp.Compare(x, y); c != 0 {
+			return c
+		}
+	case errA == nil:
+		return -1
+	case errB == nil:
+		return 1
+	}
+	return cmp.Compare(a, b)
+}
+
+// value returns the label of row r, or false when its target is missing
+// or invalid (such rows are left out of training and evaluation).
+func (tg *target) value(r []string) (float64, bool) {
+	v := r[tg.col]
+	if v == "" {
+		return 0, false
+	}
+	switch tg.typ {
+	case perch.BinaryModel:
+		l, ok := data.BinaryLabel(tg.schema, v)
+		return float64(l), ok
+	case perch.MulticlassModel:
+		c, ok := tg.index[v]
+		return float64(c), ok
+	default:
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+			return 0, false
+		}
+		return x, true
+	}
+}
+
+func (tg *target) mean(ys []float64) float64 {
+	if tg.typ != perch.RegressionModel {
+		return 0
+	}
+	s := 0.0
+	for _, y := range ys {
+		s += y
+	}
+	return s / float64(len(ys))
+}

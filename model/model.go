@@ -1,0 +1,172 @@
+// Package model holds the trained-model artifact and the compiled
+// Predictor: the one predict path that real-time, batch, evaluation and
+// pipelines all call.
+//
+// A model file is JSON: self-describing (it carries its schema, its recipe
+// with the fitted state, its parameters and its weights), versioned, and
+// deterministic, so training twice with one seed writes the same bytes.
+package model
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/perchml/perch"
+	"github.com/perchml/perch/learn/sgd"
+	"github.com/perchml/perch/recipe"
+)
+
+// Format and Version identify model files; Decode refuses any other.
+const (
+	Format  = "perch-model"
+	Version = 1
+)
+
+// Model is a trained model.
+type Model struct {
+	Type      perch.ModelType
+	Algorithm string // "sgd"
+	Schema    *perch.Schema
+	Mapper    *recipe.Mapper
+	// Classes are the labels in score order: "0","1" for BINARY, the
+	// target's values for MULTICLASS, empty for REGRESSION.
+	Classes []string
+	// Original holds a BINARY target's own spellings of "0" and "1" when
+	// the file does not use AML's (e.g. "<=50K", ">50K").
+	Original       []string
+	ScoreThreshold float64
+	Parameters     map[string]string
+	Training       Training
+	Linear         *sgd.Model
+}
+
+// Training records facts about the training run that evaluations and
+// reports need later.
+type Training struct {
+	Rows        int     `json:"rows"`        // rows used
+	InvalidRows int     `json:"invalidRows"` // rows dropped: target missing or invalid
+	TargetMean  float64 `json:"targetMean"`  // REGRESSION: the mean-predictor baseline
+	Features    int     `json:"features"`    // features after pruning
+	Pruned      int     `json:"pruned"`      // features dropped to fit sgd.maxMLModelSizeInBytes
+}
+
+// wire is the file layout; field order here is the order in the file.
+type wire struct {
+	Format         string            `json:"format"`
+	Version        int               `json:"version"`
+	Type           perch.ModelType   `json:"type"`
+	Algorithm      string            `json:"algorithm"`
+	Classes        []string          `json:"classes,omitempty"`
+	Original       []string          `json:"originalLabels,omitempty"`
+	ScoreThreshold float64           `json:"scoreThreshold"`
+	Parameters     map[string]string `json:"parameters"`
+	Training       Training          `json:"training"`
+	Schema         *perch.Schema     `json:"schema"`
+	Recipe         json.RawMessage   `json:"recipe"`
+	Linear         *sgd.Model        `json:"linear,omitempty"`
+}
+
+// Encode writes m as a model file.
+func (m *Model) Encode(w io.Writer) error {
+	rec, err := json.Marshal(m.Mapper)
+	if err != nil {
+		return err
+	}
+	params := m.Parameters
+	if params == nil {
+		params = map[string]string{}
+	}
+	b, err := json.Marshal(wire{
+		Format: Format, Version: Version, Type: m.Type, Algorithm: m.Algorithm,
+		Classes: m.Classes, Original: m.Original, ScoreThreshold: m.ScoreThreshold,
+		Parameters: params, Training: m.Training, Schema: m.Schema, Recipe: rec, Linear: m.Linear,
+	})
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	_, err = w.Write(b)
+	return err
+}
+
+// Bytes returns the encoded model.
+func (m *Model) Bytes() ([]byte, error) {
+	var buf bytes.Buffer
+	err := m.Encode(&buf)
+	return buf.Bytes(), err
+}
+
+// Decode reads a model file, checking that it is one and that its parts
+// agree, so a damaged file fails here rather than at prediction time.
+func Decode(b []byte) (*Model, error) {
+	var w wire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return nil, perch.Errorf(perch.EInvalid, "model: not a perch model file: %v", err)
+	}
+	if w.Format != Format {
+		return nil, perch.Errorf(perch.EInvalid, "model: not a perch model file (format %q)", w.Format)
+	}
+	if w.Version != Version {
+		return nil, perch.Errorf(perch.EInvalid, "model: file version %d, this perch reads version %d", w.Version, Version)
+	}
+	if w.Schema == nil || !w.Type.Valid() {
+		return nil, perch.Errorf(perch.EInvalid, "model: file has no schema or an unknown type %q", w.Type)
+	}
+	mp, err := recipe.Decode(w.Recipe, w.Schema)
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	m := &Model{
+		Type: w.Type, Algorithm: w.Algorithm, Schema: w.Schema, Mapper: mp,
+		Classes: w.Classes, Original: w.Original, ScoreThreshold: w.ScoreThreshold,
+		Parameters: w.Parameters, Training: w.Training, Linear: w.Linear,
+	}
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *Model) check() error {
+	l := m.Linear
+	if l == nil {
+		return perch.Errorf(perch.EInvalid, "model: file has no weights")
+	}
+	k := 1
+	if m.Type == perch.MulticlassModel {
+		k = len(m.Classes)
+	}
+	if l.K != k || len(l.Bias) != k || len(l.W) != l.Dim*k || l.Dim != m.Mapper.Dim() {
+		return perch.Errorf(perch.EInvalid, "model: weights do not match the recipe (%d features, %d classes)", m.Mapper.Dim(), k)
+	}
+	if m.Type == perch.BinaryModel && len(m.Classes) != 2 {
+		return perch.Errorf(perch.EInvalid, "model: a BINARY model needs 2 classes")
+	}
+	return nil
+}
+
+// ReadFile reads a model file from disk.
+func ReadFile(path string) (*Model, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Decode(b)
+}
+
+// WriteFile writes m to path atomically: a crash leaves the old file or
+// the new one, never half of one.
+func (m *Model) WriteFile(path string) error {
+	b, err := m.Bytes()
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
