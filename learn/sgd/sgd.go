@@ -164,7 +164,7 @@ func Train(d *Data, t perch.ModelType, k int, p Params, progress func(pass, pass
 			y[i] = (v - m.YMean) / m.YStd
 		}
 	}
-	f := newFTRL(len(m.W), k, p)
+	f := newFTRL(len(m.W), k, p, n)
 	order := make([]int32, n)
 	for i := range order {
 		order[i] = int32(i)
@@ -201,11 +201,15 @@ type ftrl struct {
 	regression bool
 }
 
-func newFTRL(size, k int, p Params) *ftrl {
+// newFTRL sizes the state. AML's regularization amounts are per example
+// (the objective is the mean loss plus amount×‖w‖); FTRL's penalties apply
+// to the summed loss of every step, so they are scaled by the steps taken.
+func newFTRL(size, k int, p Params, rows int) *ftrl {
+	steps := float64(rows) * float64(p.MaxPasses)
 	return &ftrl{
 		z: make([]float64, size), n: make([]float64, size),
 		bz: make([]float64, k), bn: make([]float64, k),
-		alpha: p.LearningRate, beta: 1, l1: p.L1, l2: p.L2, k: k,
+		alpha: p.LearningRate, beta: 1, l1: p.L1 * steps, l2: p.L2 * steps, k: k,
 		grad: make([]float64, k),
 	}
 }
