@@ -1,0 +1,353 @@
+package data
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/perchml/perch"
+)
+
+// schemaAliases pairs top-level schema fields with their legacy names,
+// which older AML documents and samples still use.
+var schemaAliases = [][2]string{
+	{"targetAttributeName", "targetFieldName"},
+	{"rowId", "recordAnnotationFieldName"},
+	{"rowWeight", "recordWeightFieldName"},
+	{"attributes", "variables"},
+	{"excludedAttributeNames", "excludedVariableNames"},
+}
+
+// ParseSchema parses an AML data schema and validates it. It accepts the
+// legacy field names AML accepted (targetFieldName, recordAnnotationFieldName,
+// recordWeightFieldName, variables with fieldName and fieldType,
+// excludedVariableNames) and ignores fields it does not know, as AML did.
+// The result has its defaults filled in: version "1.0", dataFormat "CSV"
+// and a non-nil excludedAttributeNames.
+func ParseSchema(b []byte) (*perch.Schema, error) {
+	if len(b) > perch.MaxRecipeBytes {
+		return nil, invalid("schema: %d bytes, more than the limit of %d", len(b), perch.MaxRecipeBytes)
+	}
+	if t := bytes.TrimSpace(b); len(t) == 0 || t[0] != '{' {
+		return nil, invalid("schema: not a JSON object")
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, invalid("schema: invalid JSON: %v", err)
+	}
+	for _, a := range schemaAliases {
+		alias, ok := m[a[1]]
+		if !ok {
+			continue
+		}
+		if _, both := m[a[0]]; both {
+			return nil, invalid("schema: both %s and its alias %s are given", a[0], a[1])
+		}
+		m[a[0]] = alias
+	}
+
+	s := &perch.Schema{}
+	if err := decodeString(m, "version", &s.Version); err != nil {
+		return nil, err
+	}
+	if err := decodeString(m, "targetAttributeName", &s.TargetAttributeName); err != nil {
+		return nil, err
+	}
+	if err := decodeString(m, "dataFormat", &s.DataFormat); err != nil {
+		return nil, err
+	}
+	if err := decodeString(m, "positiveValue", &s.PositiveValue); err != nil {
+		return nil, err
+	}
+	var rowID, rowWeight string
+	if err := decodeString(m, "rowId", &rowID); err != nil {
+		return nil, err
+	}
+	if err := decodeString(m, "rowWeight", &rowWeight); err != nil {
+		return nil, err
+	}
+	// An empty name means no column, as null does.
+	if rowID != "" {
+		s.RowID = &rowID
+	}
+	if rowWeight != "" {
+		s.RowWeight = &rowWeight
+	}
+	if raw, ok := m["dataFileContainsHeader"]; ok {
+		h, err := decodeBool(raw)
+		if err != nil {
+			return nil, invalid("schema: dataFileContainsHeader must be true or false")
+		}
+		s.DataFileContainsHeader = h
+	}
+	if raw, ok := m["attributes"]; ok && !isNull(raw) {
+		var attrs []map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &attrs); err != nil {
+			return nil, invalid(`schema: attributes must be a list of {"attributeName": ..., "attributeType": ...} objects`)
+		}
+		s.Attributes = make([]perch.Attribute, len(attrs))
+		for i, am := range attrs {
+			a, err := decodeAttribute(i, am)
+			if err != nil {
+				return nil, err
+			}
+			s.Attributes[i] = a
+		}
+	}
+	if raw, ok := m["excludedAttributeNames"]; ok && !isNull(raw) {
+		if err := json.Unmarshal(raw, &s.ExcludedAttributeNames); err != nil {
+			return nil, invalid("schema: excludedAttributeNames must be a list of strings")
+		}
+	}
+
+	if s.Version == "" {
+		s.Version = "1.0"
+	}
+	if s.DataFormat == "" {
+		s.DataFormat = "CSV"
+	}
+	if s.ExcludedAttributeNames == nil {
+		s.ExcludedAttributeNames = []string{}
+	}
+	if err := ValidateSchema(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// decodeAttribute reads attribute i, in either spelling.
+func decodeAttribute(i int, m map[string]json.RawMessage) (perch.Attribute, error) {
+	var a perch.Attribute
+	if m == nil {
+		return a, invalid("schema: attribute %d is not an object", i+1)
+	}
+	for _, f := range [][2]string{{"attributeName", "fieldName"}, {"attributeType", "fieldType"}} {
+		if alias, ok := m[f[1]]; ok {
+			if _, both := m[f[0]]; both {
+				return a, invalid("schema: attribute %d: both %s and its alias %s are given", i+1, f[0], f[1])
+			}
+			m[f[0]] = alias
+		}
+	}
+	if err := decodeString(m, "attributeName", &a.Name); err != nil {
+		return a, invalid("schema: attribute %d: attributeName must be a string", i+1)
+	}
+	var t string
+	if err := decodeString(m, "attributeType", &t); err != nil {
+		return a, invalid("schema: attribute %d: attributeType must be a string", i+1)
+	}
+	a.Type = perch.AttributeType(t)
+	return a, nil
+}
+
+// decodeString sets *dst to the string field key of m, leaving it alone
+// when the field is absent or null.
+func decodeString(m map[string]json.RawMessage, key string, dst *string) error {
+	raw, ok := m[key]
+	if !ok || isNull(raw) {
+		return nil
+	}
+	if err := json.Unmarshal(raw, dst); err != nil {
+		return invalid("schema: %s must be a string", key)
+	}
+	return nil
+}
+
+// decodeBool reads a JSON boolean, or the strings "true" and "false" that
+// AML's own examples write for flags.
+func decodeBool(raw json.RawMessage) (bool, error) {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return false, err
+	}
+	switch v := v.(type) {
+	case nil:
+		return false, nil
+	case bool:
+		return v, nil
+	case string:
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+	}
+	return false, fmt.Errorf("not a boolean")
+}
+
+func isNull(raw json.RawMessage) bool {
+	return string(bytes.TrimSpace(raw)) == "null"
+}
+
+func invalid(format string, args ...any) error {
+	return perch.Errorf(perch.EInvalid, format, args...)
+}
+
+// ValidateSchema checks s against AML's rules. An empty version or
+// dataFormat stands for the default, "1.0" and "CSV". dataFormat "JSON"
+// (one JSON object per line) is a perch extension.
+func ValidateSchema(s *perch.Schema) error {
+	if s == nil {
+		return invalid("schema: no schema")
+	}
+	if s.Version != "" && s.Version != "1.0" {
+		return invalid(`schema: version %q is not supported (want "1.0")`, s.Version)
+	}
+	switch s.DataFormat {
+	case "", "CSV", "JSON":
+	default:
+		return invalid("schema: dataFormat %q is not supported (want CSV or JSON)", s.DataFormat)
+	}
+	if len(s.Attributes) == 0 {
+		return invalid("schema: no attributes")
+	}
+	if len(s.Attributes) > perch.MaxAttributes {
+		return invalid("schema: %d attributes, more than the limit of %d", len(s.Attributes), perch.MaxAttributes)
+	}
+	types := make(map[string]perch.AttributeType, len(s.Attributes))
+	for i, a := range s.Attributes {
+		switch {
+		case strings.TrimSpace(a.Name) == "":
+			return invalid("schema: attribute %d has no name", i+1)
+		case strings.TrimSpace(a.Name) != a.Name:
+			// Header names are trimmed, so such a name would never match one.
+			return invalid("schema: attribute %q has leading or trailing spaces", a.Name)
+		case a.Type == "":
+			return invalid("schema: attribute %q has no attributeType (want BINARY, CATEGORICAL, NUMERIC or TEXT)", a.Name)
+		case !a.Type.Valid():
+			return invalid("schema: attribute %q: unknown attributeType %q (want BINARY, CATEGORICAL, NUMERIC or TEXT)", a.Name, a.Type)
+		}
+		if _, dup := types[a.Name]; dup {
+			return invalid("schema: attribute %q appears twice", a.Name)
+		}
+		types[a.Name] = a.Type
+	}
+	target := s.TargetAttributeName
+	if target != "" {
+		if _, ok := types[target]; !ok {
+			return invalid("schema: targetAttributeName %q is not an attribute", target)
+		}
+	}
+	if s.RowID != nil {
+		if _, ok := types[*s.RowID]; !ok {
+			return invalid("schema: rowId %q is not an attribute", *s.RowID)
+		}
+		if *s.RowID == target {
+			return invalid("schema: rowId %q is also the targetAttributeName", *s.RowID)
+		}
+	}
+	if s.RowWeight != nil {
+		t, ok := types[*s.RowWeight]
+		switch {
+		case !ok:
+			return invalid("schema: rowWeight %q is not an attribute", *s.RowWeight)
+		case *s.RowWeight == target:
+			return invalid("schema: rowWeight %q is also the targetAttributeName", *s.RowWeight)
+		case t != perch.Numeric:
+			return invalid("schema: rowWeight %q is %s, not NUMERIC", *s.RowWeight, t)
+		}
+	}
+	for _, n := range s.ExcludedAttributeNames {
+		if _, ok := types[n]; !ok {
+			return invalid("schema: excludedAttributeNames: %q is not an attribute", n)
+		}
+	}
+	if s.PositiveValue != "" {
+		switch {
+		case target == "":
+			return invalid("schema: positiveValue %q needs a targetAttributeName", s.PositiveValue)
+		case types[target] != perch.Binary:
+			return invalid("schema: positiveValue %q needs a BINARY target, but %q is %s", s.PositiveValue, target, types[target])
+		}
+	}
+	return nil
+}
+
+// ValidateTarget checks that s has a target of the type a model of type mt
+// predicts: BINARY for BINARY, CATEGORICAL for MULTICLASS and NUMERIC for
+// REGRESSION.
+func ValidateTarget(s *perch.Schema, mt perch.ModelType) error {
+	var want perch.AttributeType
+	switch mt {
+	case perch.BinaryModel:
+		want = perch.Binary
+	case perch.MulticlassModel:
+		want = perch.Categorical
+	case perch.RegressionModel:
+		want = perch.Numeric
+	default:
+		return invalid("unknown model type %q (want BINARY, MULTICLASS or REGRESSION)", mt)
+	}
+	if s.TargetAttributeName == "" {
+		return invalid("schema: no targetAttributeName; a %s model needs a %s target", mt, want)
+	}
+	i := s.Target()
+	if i < 0 {
+		return invalid("schema: targetAttributeName %q is not an attribute", s.TargetAttributeName)
+	}
+	if t := s.Attributes[i].Type; t != want {
+		return invalid("schema: target %q is %s; a %s model needs a %s target", s.TargetAttributeName, t, mt, want)
+	}
+	return nil
+}
+
+// ParseBinary reads a BINARY value in one of AML's spellings, in any case
+// and with surrounding spaces ignored: 1, y, yes, t, true for true and 0,
+// n, no, f, false for false.
+func ParseBinary(v string) (value, ok bool) {
+	v = strings.TrimSpace(v)
+	switch len(v) {
+	case 1:
+		switch v[0] {
+		case '1', 'y', 'Y', 't', 'T':
+			return true, true
+		case '0', 'n', 'N', 'f', 'F':
+			return false, true
+		}
+	case 2:
+		if strings.EqualFold(v, "no") {
+			return false, true
+		}
+	case 3:
+		if strings.EqualFold(v, "yes") {
+			return true, true
+		}
+	case 4:
+		if strings.EqualFold(v, "true") {
+			return true, true
+		}
+	case 5:
+		if strings.EqualFold(v, "false") {
+			return false, true
+		}
+	}
+	return false, false
+}
+
+// BinaryLabel returns the 0/1 label of the target value v. When the schema
+// names a positiveValue, the file spells its two values its own way: v
+// equal to it is 1 and any other non-empty value, the file's other value,
+// is 0. Otherwise v must be one of AML's spellings (see ParseBinary).
+// ok is false for a missing or invalid value.
+func BinaryLabel(s *perch.Schema, v string) (label int, ok bool) {
+	if s.PositiveValue != "" {
+		v = strings.TrimSpace(v)
+		switch v {
+		case "":
+			return 0, false
+		case strings.TrimSpace(s.PositiveValue):
+			return 1, true
+		}
+		return 0, true
+	}
+	b, ok := ParseBinary(v)
+	if !ok {
+		return 0, false
+	}
+	if b {
+		return 1, true
+	}
+	return 0, true
+}
