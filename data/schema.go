@@ -4,7 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/perchml/perch"
 )
@@ -350,4 +355,258 @@ func BinaryLabel(s *perch.Schema, v string) (label int, ok bool) {
 		return 1, true
 	}
 	return 0, true
+}
+
+// InferOptions control InferSchema.
+type InferOptions struct {
+	Target     string   // the target attribute; "" leaves the schema without one
+	Positive   string   // the value meaning 1 for a target spelt its own way (say ">50K")
+	SampleRows int      // records to look at; 0 means 10000
+	Missing    []string // values read as missing; nil means DefaultMissing
+	Header     *bool    // whether the first line holds names; nil detects it
+}
+
+// InferSchema reads the first records of a CSV file and proposes a schema
+// for it: the attributes in column order with their types, the target if
+// one is named, version "1.0", dataFormat "CSV" and no rowId. The proposal
+// is a starting point to be edited, as AML's console offered it.
+//
+// Header: unless opt.Header says, the first line holds names when its
+// fields are non-empty and distinct and more columns vote for it than
+// against. A column whose later values are all numbers votes for when its
+// first field is not a number and against when it is; any other column
+// votes against when its first field recurs further down, and for when it
+// does not although the column repeats its values (half or fewer distinct).
+// Without a header the attributes are named var1, var2, ... in column order.
+//
+// Types, from the non-missing values of each column:
+//   - all numbers: NUMERIC, except two distinct values that are AML binary
+//     spellings (0 and 1), which make it BINARY;
+//   - all AML binary spellings (yes/no, t/f, ...), at most two distinct: BINARY;
+//   - otherwise TEXT when values are not mostly repeats (at least one in ten
+//     distinct) and either average three or more words, or are mostly
+//     distinct (more than half) and average more than 30 bytes;
+//   - otherwise CATEGORICAL, as is a column with no values at all.
+//
+// A target with exactly two distinct values that are not a pair of AML
+// spellings (Adult's <=50K and >50K) becomes BINARY with a positiveValue:
+// opt.Positive if given, otherwise the less frequent value (on a tie, the
+// one that sorts last), the usual convention for the class of interest.
+// A numeric target with more values stays NUMERIC, even when they are few
+// integers; a MULTICLASS model needs it edited to CATEGORICAL.
+func InferSchema(r io.Reader, opt InferOptions) (*perch.Schema, error) {
+	limit := opt.SampleRows
+	if limit <= 0 {
+		limit = 10000
+	}
+	missing := opt.Missing
+	if missing == nil {
+		missing = DefaultMissing
+	}
+	target, positive := strings.TrimSpace(opt.Target), strings.TrimSpace(opt.Positive)
+	if positive != "" && target == "" {
+		return nil, invalid("schema: positive value %q needs a target", positive)
+	}
+
+	rd := NewCSVReader(r, Options{Missing: missing})
+	var rows [][]string
+	for len(rows) <= limit { // one more than limit, in case the first is a header
+		rec, err := rd.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, slices.Clone(rec))
+	}
+	if len(rows) == 0 {
+		return nil, invalid("no records")
+	}
+	header := looksLikeHeader(rows[0], rows[1:])
+	if opt.Header != nil {
+		header = *opt.Header
+	}
+	names := make([]string, len(rows[0]))
+	if header {
+		for j, f := range rows[0] {
+			names[j] = strings.TrimSpace(f)
+		}
+		rows = rows[1:]
+		if len(rows) == 0 {
+			return nil, invalid("no records")
+		}
+	} else {
+		for j := range names {
+			names[j] = "var" + strconv.Itoa(j+1)
+		}
+	}
+	rows = rows[:min(len(rows), limit)]
+
+	s := &perch.Schema{
+		Version:                "1.0",
+		DataFormat:             "CSV",
+		DataFileContainsHeader: header,
+		Attributes:             make([]perch.Attribute, len(names)),
+		ExcludedAttributeNames: []string{},
+	}
+	cols := make([]*column, len(names))
+	for j, name := range names {
+		cols[j] = newColumn(rows, j)
+		s.Attributes[j] = perch.Attribute{Name: name, Type: cols[j].infer()}
+	}
+	if target != "" {
+		ti := slices.Index(names, target)
+		if ti < 0 {
+			return nil, invalid("schema: target %q is not an attribute (attributes: %s)", target, strings.Join(names, ", "))
+		}
+		s.TargetAttributeName = target
+		c := cols[ti]
+		if len(c.distinct) == 2 {
+			a, b := c.distinct[0], c.distinct[1]
+			if c.counts[a] > c.counts[b] || c.counts[a] == c.counts[b] && a < b {
+				a, b = b, a
+			}
+			// a is now the less frequent value, or the greater on a tie.
+			va, oka := ParseBinary(a)
+			vb, okb := ParseBinary(b)
+			spelt := oka && okb && va != vb
+			switch {
+			case positive != "" && positive != a && positive != b:
+				lo, hi := min(a, b), max(a, b)
+				return nil, invalid("schema: positive value %q is not a value of target %q (values: %s, %s)", positive, target, lo, hi)
+			case positive != "":
+				s.PositiveValue = positive
+			case !spelt:
+				s.PositiveValue = a
+			}
+			s.Attributes[ti].Type = perch.Binary
+		} else if positive != "" {
+			return nil, invalid("schema: positive value %q needs a target with two values, but %q has %d", positive, target, len(c.distinct))
+		}
+	}
+	if err := ValidateSchema(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// column summarises the non-missing values of one column of a sample.
+type column struct {
+	n        int            // non-missing values
+	counts   map[string]int // value -> occurrences
+	distinct []string       // values in order of first appearance
+	numeric  bool           // every value is a finite number
+	binary   bool           // every value is an AML binary spelling
+	words    int            // whitespace-separated words, over all values
+	bytes    int            // total length
+}
+
+func newColumn(rows [][]string, j int) *column {
+	c := &column{counts: map[string]int{}, numeric: true, binary: true}
+	for _, row := range rows {
+		if j >= len(row) || row[j] == "" {
+			continue
+		}
+		v := row[j]
+		c.n++
+		if c.counts[v] == 0 {
+			c.distinct = append(c.distinct, v)
+			if c.numeric && !isNumber(v) {
+				c.numeric = false
+			}
+			if _, ok := ParseBinary(v); !ok {
+				c.binary = false
+			}
+		}
+		c.counts[v]++
+		c.words += countWords(v)
+		c.bytes += len(v)
+	}
+	return c
+}
+
+// infer returns the column's type by the rules documented on InferSchema.
+func (c *column) infer() perch.AttributeType {
+	d := len(c.distinct)
+	switch {
+	case c.n == 0:
+		return perch.Categorical
+	case c.numeric:
+		if d == 2 && c.binary {
+			return perch.Binary
+		}
+		return perch.Numeric
+	case c.binary && d <= 2:
+		return perch.Binary
+	}
+	n := float64(c.n)
+	ratio, words, length := float64(d)/n, float64(c.words)/n, float64(c.bytes)/n
+	if ratio >= 0.1 && (words >= 3 || ratio > 0.5 && length > 30) {
+		return perch.Text
+	}
+	return perch.Categorical
+}
+
+// looksLikeHeader applies the header rule documented on InferSchema.
+func looksLikeHeader(first []string, rest [][]string) bool {
+	seen := make(map[string]bool, len(first))
+	for _, f := range first {
+		f = strings.TrimSpace(f)
+		if f == "" || seen[f] {
+			return false
+		}
+		seen[f] = true
+	}
+	if len(rest) == 0 {
+		// Nothing to compare with: names are not numbers.
+		return !slices.ContainsFunc(first, isNumber)
+	}
+	votes := 0
+	for j, f := range first {
+		c := newColumn(rest, j)
+		switch {
+		case c.n == 0:
+		case c.numeric && isNumber(f):
+			votes--
+		case c.numeric:
+			votes++
+		case c.counts[f] > 0:
+			votes--
+		case 2*len(c.distinct) <= c.n:
+			votes++
+		}
+	}
+	return votes > 0
+}
+
+// isNumber reports whether v is a finite number, the values a NUMERIC
+// attribute accepts.
+func isNumber(v string) bool {
+	_, ok := parseNumber(v)
+	return ok
+}
+
+// parseNumber parses a NUMERIC value: a finite float64. NaN and the
+// infinities are invalid, as they would poison any model trained on them.
+func parseNumber(v string) (float64, bool) {
+	x, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+		return 0, false
+	}
+	return x, true
+}
+
+// countWords counts the whitespace-separated words of v without
+// allocating.
+func countWords(v string) int {
+	n, in := 0, false
+	for _, r := range v {
+		space := unicode.IsSpace(r)
+		if !space && !in {
+			n++
+		}
+		in = !space
+	}
+	return n
 }

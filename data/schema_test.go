@@ -2,6 +2,8 @@ package data
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -224,6 +226,179 @@ func TestBinaryLabel(t *testing.T) {
 		l, ok := BinaryLabel(tt.s, tt.v)
 		if l != tt.label || ok != tt.ok {
 			t.Errorf("BinaryLabel(positive %q, %q) = %d, %v, want %d, %v", tt.s.PositiveValue, tt.v, l, ok, tt.label, tt.ok)
+		}
+	}
+}
+
+func inferFile(t *testing.T, path string, opt InferOptions) *perch.Schema {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s, err := InferSchema(f, opt)
+	if err != nil {
+		t.Fatalf("InferSchema(%s): %v", path, err)
+	}
+	return s
+}
+
+// types renders a schema's attributes as "name:TYPE ...".
+func types(s *perch.Schema) string {
+	var b strings.Builder
+	for i, a := range s.Attributes {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s:%s", a.Name, a.Type)
+	}
+	return b.String()
+}
+
+func TestInferSchemaDatasets(t *testing.T) {
+	tests := []struct {
+		path, target, types, positive string
+	}{
+		{"testdata/adult.csv", "income",
+			"age:NUMERIC workclass:CATEGORICAL fnlwgt:NUMERIC education:CATEGORICAL education_num:NUMERIC " +
+				"marital_status:CATEGORICAL occupation:CATEGORICAL relationship:CATEGORICAL race:CATEGORICAL " +
+				"sex:CATEGORICAL capital_gain:NUMERIC capital_loss:NUMERIC hours_per_week:NUMERIC " +
+				"native_country:CATEGORICAL income:BINARY", ">50K"},
+		{"testdata/sms.csv", "label", "label:BINARY text:TEXT", "spam"},
+		{"testdata/wine.csv", "quality",
+			"fixed_acidity:NUMERIC volatile_acidity:NUMERIC citric_acid:NUMERIC residual_sugar:NUMERIC " +
+				"chlorides:NUMERIC free_sulfur_dioxide:NUMERIC total_sulfur_dioxide:NUMERIC density:NUMERIC " +
+				"pH:NUMERIC sulphates:NUMERIC alcohol:NUMERIC color:CATEGORICAL quality:NUMERIC", ""},
+	}
+	for _, tt := range tests {
+		s := inferFile(t, tt.path, InferOptions{Target: tt.target})
+		if got := types(s); got != tt.types {
+			t.Errorf("%s: types\n got %s\nwant %s", tt.path, got, tt.types)
+		}
+		if s.PositiveValue != tt.positive || s.TargetAttributeName != tt.target {
+			t.Errorf("%s: target %q positive %q, want %q %q", tt.path, s.TargetAttributeName, s.PositiveValue, tt.target, tt.positive)
+		}
+		if !s.DataFileContainsHeader || s.Version != "1.0" || s.DataFormat != "CSV" || s.RowID != nil ||
+			s.ExcludedAttributeNames == nil || len(s.ExcludedAttributeNames) != 0 {
+			t.Errorf("%s: %+v", tt.path, s)
+		}
+		if err := ValidateSchema(s); err != nil {
+			t.Errorf("%s: %v", tt.path, err)
+		}
+	}
+	// The Adult schema of the design notes, but for fnlwgt's exclusion.
+	want, err := ParseSchema([]byte(adultSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.ExcludedAttributeNames = []string{}
+	if got := inferFile(t, "testdata/adult.csv", InferOptions{Target: "income"}); !reflect.DeepEqual(got, want) {
+		t.Errorf("adult:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestInferSchemaPositive(t *testing.T) {
+	s := inferFile(t, "testdata/adult.csv", InferOptions{Target: " income ", Positive: "<=50K"})
+	if s.PositiveValue != "<=50K" || s.Attributes[14].Type != perch.Binary {
+		t.Errorf("positive %q, type %s", s.PositiveValue, s.Attributes[14].Type)
+	}
+	f, _ := os.Open("testdata/adult.csv")
+	defer f.Close()
+	_, err := InferSchema(f, InferOptions{Target: "income", Positive: "yes"})
+	if want := `schema: positive value "yes" is not a value of target "income" (values: <=50K, >50K)`; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}
+
+func TestInferSchemaHeaderless(t *testing.T) {
+	// The Adult excerpt without its header line, as UCI ships it.
+	b, err := os.ReadFile("testdata/adult.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(b), "\n")
+	s, err := InferSchema(strings.NewReader(rest), InferOptions{Target: "var15"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "var1:NUMERIC var2:CATEGORICAL var3:NUMERIC var4:CATEGORICAL var5:NUMERIC var6:CATEGORICAL " +
+		"var7:CATEGORICAL var8:CATEGORICAL var9:CATEGORICAL var10:CATEGORICAL var11:NUMERIC var12:NUMERIC " +
+		"var13:NUMERIC var14:CATEGORICAL var15:BINARY"
+	if got := types(s); got != want || s.DataFileContainsHeader || s.PositiveValue != ">50K" {
+		t.Errorf("got %s (header %v, positive %q)\nwant %s", got, s.DataFileContainsHeader, s.PositiveValue, want)
+	}
+}
+
+func TestInferSchemaRules(t *testing.T) {
+	no, yes := false, true
+	tests := []struct {
+		name, in string
+		opt      InferOptions
+		types    string
+		header   bool
+		positive string
+	}{
+		{"numbers and 0/1", "x,flag,n\n1.5,0,0\n2,1,1\n-3e2,1,2\n", InferOptions{}, "x:NUMERIC flag:BINARY n:NUMERIC", true, ""},
+		{"0/1 target", "x,y\n1,0\n2,1\n3,1\n", InferOptions{Target: "y"}, "x:NUMERIC y:BINARY", true, ""},
+		{"spelt binary", "a,b,c\nyes,T,x\nno,F,y\nno,T,x\nyes,F,x\n", InferOptions{}, "a:BINARY b:BINARY c:CATEGORICAL", true, ""},
+		{"three spellings", "a,b\nyes,x\nno,x\nYES,x\n", InferOptions{}, "a:CATEGORICAL b:CATEGORICAL", true, ""},
+		{"one spelling", "ok,v\ny,1\ny,2\n", InferOptions{}, "ok:BINARY v:NUMERIC", true, ""},
+		{"NaN is not a number", "v,w\nNaN,1\n1,2\n", InferOptions{}, "v:CATEGORICAL w:NUMERIC", true, ""},
+		{"missing values", "a,b,c\n?,,1\n?,x,?\n", InferOptions{}, "a:CATEGORICAL b:CATEGORICAL c:NUMERIC", true, ""},
+		{"custom missing", "a,b\nNA,1\n2,NA\n", InferOptions{Missing: []string{"NA"}, Header: &yes}, "a:NUMERIC b:NUMERIC", true, ""},
+		{"two-value target", "v,y\n1,b\n2,a\n3,b\n4,a\n", InferOptions{Target: "y"}, "v:NUMERIC y:BINARY", true, "b"},
+		{"less frequent positive", "y\nhigh\nlow\nlow\n", InferOptions{Target: "y", Header: &yes}, "y:BINARY", true, "high"},
+		{"numeric two-value target", "y\n3\n7\n3\n", InferOptions{Target: "y", Header: &yes}, "y:BINARY", true, "7"},
+		{"spelt target, chosen positive", "y\nyes\nno\n", InferOptions{Target: "y", Positive: "no", Header: &yes}, "y:BINARY", true, "no"},
+		{"few-valued numeric target", "y\n3\n5\n4\n3\n", InferOptions{Target: "y", Header: &yes}, "y:NUMERIC", true, ""},
+		{"forced no header", "a,b\n1,2\n", InferOptions{Header: &no}, "var1:CATEGORICAL var2:CATEGORICAL", false, ""},
+		{"no header: numbers first", "1,2\n3,4\n", InferOptions{}, "var1:NUMERIC var2:NUMERIC", false, ""},
+		{"no header: first value recurs", "red,1\nblue,2\nred,3\n", InferOptions{}, "var1:CATEGORICAL var2:NUMERIC", false, ""},
+		{"no header: repeated name", "a,a\nx,1\n", InferOptions{}, "var1:CATEGORICAL var2:CATEGORICAL", false, ""},
+		{"header: names only", "a,b\n", InferOptions{Header: &no}, "var1:CATEGORICAL var2:CATEGORICAL", false, ""},
+		{"text by words", "t\n" + strings.Repeat("the quick brown fox\nmy dog ate it\n", 3) + "what is it\n", InferOptions{Header: &yes}, "t:TEXT", true, ""},
+		{"text by length", "t\n" + "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1\naaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2\n", InferOptions{Header: &yes}, "t:TEXT", true, ""},
+		{"repeated phrases", "c\n" + strings.Repeat("New York City\nLos Angeles Area\n", 20), InferOptions{Header: &yes}, "c:CATEGORICAL", true, ""},
+		{"sample limit", "v\n1\n2\nx\n", InferOptions{SampleRows: 2}, "v:NUMERIC", true, ""},
+	}
+	for _, tt := range tests {
+		s, err := InferSchema(strings.NewReader(tt.in), tt.opt)
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if got := types(s); got != tt.types || s.DataFileContainsHeader != tt.header || s.PositiveValue != tt.positive {
+			t.Errorf("%s: got %s (header %v, positive %q), want %s (header %v, positive %q)",
+				tt.name, got, s.DataFileContainsHeader, s.PositiveValue, tt.types, tt.header, tt.positive)
+		}
+	}
+}
+
+func TestInferSchemaErrors(t *testing.T) {
+	yes := true
+	tests := []struct {
+		name, in string
+		opt      InferOptions
+		want     string
+	}{
+		{"empty", "", InferOptions{}, "no records"},
+		{"blank lines", "\n\n", InferOptions{}, "no records"},
+		{"header only", "a,b\n", InferOptions{}, "no records"},
+		{"no such target", "a,b\n1,2\n", InferOptions{Target: "c"}, `schema: target "c" is not an attribute (attributes: a, b)`},
+		{"positive without target", "a,b\n1,2\n", InferOptions{Positive: "1"}, `schema: positive value "1" needs a target`},
+		{"positive, many values", "y\n1\n2\n3\n", InferOptions{Target: "y", Positive: "1"}, `schema: positive value "1" needs a target with two values, but "y" has 3`},
+		{"duplicate header", "a,a\n1,2\n", InferOptions{Header: &yes}, `schema: attribute "a" appears twice`},
+		{"ragged", "a,b\n1,2\n3\n", InferOptions{}, "line 3: record has 1 fields, want 2"},
+	}
+	for _, tt := range tests {
+		_, err := InferSchema(strings.NewReader(tt.in), tt.opt)
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("%s: got %v, want %s", tt.name, err, tt.want)
+			continue
+		}
+		if perch.Code(err) != perch.EInvalid {
+			t.Errorf("%s: code %s", tt.name, perch.Code(err))
 		}
 	}
 }
