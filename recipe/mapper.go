@@ -1,0 +1,484 @@
+package recipe
+
+import (
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/perchml/perch"
+)
+
+// Mapper turns records into feature vectors. It is a Plan fitted to
+// training rows: it knows each output's vocabulary, bins, mean and
+// deviation.
+//
+// The features of each output are numbered consecutively, outputs in
+// recipe order (groups expanded in schema order), and within an output:
+//
+//   - NUMERIC (a variable or normalize): the standardized value (x-mean)/std,
+//     then name=missing, set to 1 when the value is missing or not a number.
+//     A missing value contributes 0, the training mean.
+//   - CATEGORICAL, BINARY, quantile_bin and cartesian: one feature per value
+//     seen in training (BINARY values are false and true; bins are numbered
+//     from 0), in sorted order, then name=missing. Values not seen in
+//     training give no feature.
+//   - TEXT, ngram and osb: one feature per term seen in training, in sorted
+//     order. A record's terms are weighted 1/sqrt(k), k being the number of
+//     its distinct known terms, so the output's features have unit length.
+//     cartesian weights its crossings the same way when a side is TEXT.
+//
+// Missing-value features exist only for outputs that had missing values in
+// training. A vector's indices are strictly increasing.
+//
+// Map, Dim, FeatureName and MarshalJSON may be called from many
+// goroutines at once; Map keeps no state of its own, only the caller's
+// Vector. Keep changes the Mapper and must not run concurrently with them.
+type Mapper struct {
+	recipe *Recipe
+	outs   []output
+	vocab  map[uint64]int32 // hash of (output, term) → feature
+	feats  []featRef        // feature → where it comes from
+}
+
+// output is one output variable with its fitted state.
+type output struct {
+	*val
+	name string
+	seed uint64
+
+	// Fitted state, saved by MarshalJSON.
+	mean, std      float64      // kNumeric
+	edges          [2][]float64 // kBin: [0]; kCross: the sides that are kBin
+	terms          []string     // vocabulary, sorted
+	bins           []int32      // kBin: the bins that have a feature, ascending
+	value, missing bool         // kNumeric: value feature; all but text: missing feature
+
+	// Feature numbers, derived from the state by index.
+	valueIdx, missIdx int32
+	binIdx            []int32 // kBin: bin → feature; kBinary: false, true → feature; -1 for none
+}
+
+// featRef says where a feature comes from: item is a position in its
+// output's terms or bins, or one of these.
+type featRef struct{ out, item int32 }
+
+const (
+	itemValue   = -1
+	itemMissing = -2
+)
+
+// binaryTerms are the vocabulary of a BINARY variable, in sorted order.
+var binaryTerms = [2]string{"false", "true"}
+
+// binLabels spell bin numbers, so that crossing a bin builds no string.
+var binLabels [maxBins]string
+
+func init() {
+	for i := range binLabels {
+		binLabels[i] = strconv.Itoa(i)
+	}
+}
+
+// Dim returns the number of features; they are numbered 0 to Dim-1.
+func (m *Mapper) Dim() int { return len(m.feats) }
+
+// Recipe returns the recipe m was compiled from.
+func (m *Mapper) Recipe() *Recipe { return m.recipe.clone() }
+
+// FeatureName names feature i for people: workclass=Private,
+// quantile_bin(age,10)=3, ngram(text,2)=free call, normalize(capital_gain),
+// age=missing. It returns "" for a number that is not a feature.
+func (m *Mapper) FeatureName(i int32) string {
+	if i < 0 || int(i) >= len(m.feats) {
+		return ""
+	}
+	f := m.feats[i]
+	o := &m.outs[f.out]
+	switch {
+	case f.item == itemValue:
+		return o.name
+	case f.item == itemMissing:
+		return o.name + "=missing"
+	case o.kind == kBin:
+		return o.name + "=" + strconv.Itoa(int(o.bins[f.item]))
+	}
+	return o.name + "=" + o.terms[f.item]
+}
+
+// index numbers the features from the fitted state and builds the lookup
+// tables Map uses. It fails if two terms share a hash, which Fit prevents
+// and only a damaged file can cause.
+func (m *Mapper) index() error {
+	m.vocab = make(map[uint64]int32)
+	m.feats = m.feats[:0]
+	add := func(out, item int) int32 {
+		m.feats = append(m.feats, featRef{int32(out), int32(item)})
+		return int32(len(m.feats) - 1)
+	}
+	for oi := range m.outs {
+		o := &m.outs[oi]
+		o.seed = seed(oi)
+		o.valueIdx, o.missIdx, o.binIdx = -1, -1, nil
+		if o.value {
+			o.valueIdx = add(oi, itemValue)
+		}
+		switch o.kind {
+		case kBin:
+			o.binIdx = make([]int32, len(o.edges[0])+1)
+			for i := range o.binIdx {
+				o.binIdx[i] = -1
+			}
+			for j, b := range o.bins {
+				o.binIdx[b] = add(oi, j)
+			}
+		case kBinary:
+			o.binIdx = []int32{-1, -1}
+			for j, t := range o.terms {
+				b := 0
+				if t == binaryTerms[1] {
+					b = 1
+				}
+				o.binIdx[b] = add(oi, j)
+			}
+		case kCategorical, kText, kTerms, kCross:
+			for j, t := range o.terms {
+				h := hashString(o.seed, t)
+				if _, dup := m.vocab[h]; dup {
+					return invalid("recipe: terms of %q collide", o.name)
+				}
+				m.vocab[h] = add(oi, j)
+			}
+		}
+		if o.missing {
+			o.missIdx = add(oi, itemMissing)
+		}
+	}
+	return nil
+}
+
+// Map writes the features of one record to v, which it resets first.
+// fields holds the record's raw values in schema attribute order, ""
+// for missing; fields past its end count as missing. Map allocates
+// nothing once v has grown to hold a record, except when it reads a
+// malformed number.
+func (m *Mapper) Map(fields []string, v *perch.Vector) {
+	v.Reset()
+	for i := range m.outs {
+		o := &m.outs[i]
+		switch o.kind {
+		case kNumeric:
+			x, ok := parseNumber(field(fields, o.col))
+			switch {
+			case !ok:
+				if o.missIdx >= 0 {
+					v.Add(o.missIdx, 1)
+				}
+			case o.valueIdx >= 0:
+				if z := (x - o.mean) / o.std; z != 0 {
+					v.Add(o.valueIdx, z)
+				}
+			}
+		case kCategorical:
+			f := field(fields, o.col)
+			if f == "" {
+				if o.missIdx >= 0 {
+					v.Add(o.missIdx, 1)
+				}
+			} else if j, ok := m.vocab[hashString(o.seed, f)]; ok {
+				v.Add(j, 1)
+			}
+		case kBinary:
+			b := parseBinary(field(fields, o.col))
+			if b < 0 {
+				if o.missIdx >= 0 {
+					v.Add(o.missIdx, 1)
+				}
+			} else if j := o.binIdx[b]; j >= 0 {
+				v.Add(j, 1)
+			}
+		case kBin:
+			x, ok := parseNumber(field(fields, o.col))
+			if !ok {
+				if o.missIdx >= 0 {
+					v.Add(o.missIdx, 1)
+				}
+			} else if j := o.binIdx[bin(o.edges[0], x)]; j >= 0 {
+				v.Add(j, 1)
+			}
+		default:
+			start := len(v.Index)
+			var found bool
+			switch o.kind {
+			case kText:
+				found = m.tokens(o, fields, v)
+			case kTerms:
+				if o.osb {
+					found = m.osb(o, fields, v)
+				} else {
+					found = m.ngrams(o, fields, v)
+				}
+			default:
+				found = m.cross(o, fields, v)
+			}
+			normalize(v, start)
+			if !found && o.missIdx >= 0 {
+				v.Add(o.missIdx, 1)
+			}
+		}
+	}
+}
+
+func field(fields []string, col int) string {
+	if col < len(fields) {
+		return fields[col]
+	}
+	return ""
+}
+
+// lookup appends the feature of term hash h, if it has one, with a
+// placeholder value that normalize sets.
+func (m *Mapper) lookup(v *perch.Vector, h uint64) {
+	if j, ok := m.vocab[h]; ok {
+		v.Add(j, 0)
+	}
+}
+
+// normalize sorts the features appended since start, removes duplicates
+// and gives each the weight 1/sqrt(k).
+func normalize(v *perch.Vector, start int) {
+	seg := v.Index[start:]
+	if len(seg) == 0 {
+		return
+	}
+	slices.Sort(seg)
+	seg = slices.Compact(seg)
+	n := start + len(seg)
+	v.Index = v.Index[:n]
+	v.Value = v.Value[:n]
+	w := 1 / math.Sqrt(float64(len(seg)))
+	for i := start; i < n; i++ {
+		v.Value[i] = w
+	}
+}
+
+// tokens looks up the words of a TEXT output.
+func (m *Mapper) tokens(o *output, fields []string, v *perch.Vector) bool {
+	t := tokenizer{s: field(fields, o.col), nopunct: o.nopunct}
+	found := false
+	for tok, ok := t.next(); ok; tok, ok = t.next() {
+		found = true
+		m.lookup(v, hashToken(o.seed, tok, o.lower))
+	}
+	return found
+}
+
+// ngrams looks up the n-grams of sizes 1 to n, keeping the last n words in
+// a ring so that it builds no string.
+func (m *Mapper) ngrams(o *output, fields []string, v *perch.Vector) bool {
+	var ring [maxGram]string
+	t := tokenizer{s: field(fields, o.col), nopunct: o.nopunct}
+	n, c := o.n, 0
+	for tok, ok := t.next(); ok; tok, ok = t.next() {
+		ring[c%n] = tok
+		c++
+		for size := 1; size <= n && size <= c; size++ {
+			h := o.seed
+			for k := c - size; k < c; k++ {
+				if k > c-size {
+					h = hashByte(h, ' ')
+				}
+				h = hashToken(h, ring[k%n], o.lower)
+			}
+			m.lookup(v, h)
+		}
+	}
+	return c > 0
+}
+
+// osb looks up the orthogonal sparse bigrams: each word paired with each of
+// the next w-1 words, joined by one underscore per step.
+func (m *Mapper) osb(o *output, fields []string, v *perch.Vector) bool {
+	var ring [maxGram]string
+	t := tokenizer{s: field(fields, o.col), nopunct: o.nopunct}
+	w, c := o.n, 0
+	for tok, ok := t.next(); ok; tok, ok = t.next() {
+		ring[c%w] = tok
+		c++
+		for d := 1; d < w && d < c; d++ {
+			h := hashToken(o.seed, ring[(c-1-d)%w], o.lower)
+			for range d {
+				h = hashByte(h, '_')
+			}
+			m.lookup(v, hashToken(h, tok, o.lower))
+		}
+	}
+	return c > 0
+}
+
+// cross looks up the crossings of a cartesian: every term of one side with
+// every term of the other, joined by an underscore. It reports whether
+// both sides had a term.
+func (m *Mapper) cross(o *output, fields []string, v *perch.Vector) bool {
+	found := false
+	a := newTerms(o.a, field(fields, o.a.col), o.edges[0])
+	for ta, ok := a.next(); ok; ta, ok = a.next() {
+		h := hashByte(hashToken(o.seed, ta, o.a.lower), '_')
+		b := newTerms(o.b, field(fields, o.b.col), o.edges[1])
+		for tb, ok := b.next(); ok; tb, ok = b.next() {
+			found = true
+			m.lookup(v, hashToken(h, tb, o.b.lower))
+		}
+	}
+	return found
+}
+
+// terms yields the terms of one side of a cartesian: the words of a TEXT
+// side, or the one value of any other side.
+type terms struct {
+	t    tokenizer
+	one  string
+	text bool
+	done bool
+}
+
+func newTerms(v *val, f string, edges []float64) terms {
+	switch v.kind {
+	case kText:
+		return terms{t: tokenizer{s: f, nopunct: v.nopunct}, text: true}
+	case kCategorical:
+		return terms{one: f, done: f == ""}
+	case kBinary:
+		if b := parseBinary(f); b >= 0 {
+			return terms{one: binaryTerms[b]}
+		}
+	case kBin:
+		if x, ok := parseNumber(f); ok {
+			return terms{one: binLabels[bin(edges, x)]}
+		}
+	}
+	return terms{done: true}
+}
+
+func (t *terms) next() (string, bool) {
+	if t.text {
+		return t.t.next()
+	}
+	if t.done {
+		return "", false
+	}
+	t.done = true
+	return t.one, true
+}
+
+// bin returns the bin of x: the number of edges at or below it, so bin i
+// holds edges[i-1] <= x < edges[i] and a value on an edge goes up.
+func bin(edges []float64, x float64) int {
+	lo, hi := 0, len(edges)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if x >= edges[mid] {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+// parseNumber reads a NUMERIC value. Anything that is not a finite number
+// counts as missing. The first test keeps words such as "?" or "n/a" away
+// from strconv, whose error would allocate.
+func parseNumber(s string) (float64, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, false
+	}
+	i := 0
+	if s[0] == '+' || s[0] == '-' {
+		i = 1
+	}
+	if i == len(s) || !(s[i] == '.' || '0' <= s[i] && s[i] <= '9') {
+		return 0, false
+	}
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+		return 0, false
+	}
+	return x, true
+}
+
+// parseBinary reads a BINARY value in one of AML's spellings, in any
+// case: 1, y, yes, t, true and 0, n, no, f, false. It returns 1 or 0, or
+// -1 for anything else, which counts as missing.
+func parseBinary(s string) int {
+	s = strings.TrimSpace(s)
+	switch len(s) {
+	case 1:
+		switch s[0] {
+		case '1', 'y', 'Y', 't', 'T':
+			return 1
+		case '0', 'n', 'N', 'f', 'F':
+			return 0
+		}
+	case 2:
+		if strings.EqualFold(s, "no") {
+			return 0
+		}
+	case 3:
+		if strings.EqualFold(s, "yes") {
+			return 1
+		}
+	case 4:
+		if strings.EqualFold(s, "true") {
+			return 1
+		}
+	case 5:
+		if strings.EqualFold(s, "false") {
+			return 0
+		}
+	}
+	return -1
+}
+
+// Keep drops the features f with !keep[f] and numbers the rest densely,
+// in the same order; features past the end of keep are kept. It returns
+// each old feature's new number, or -1 for a dropped one. A dropped
+// feature is as if it had never been fitted: its value no longer gives a
+// feature. Learners use Keep to fit a model into a size limit.
+func (m *Mapper) Keep(keep []bool) []int32 {
+	remap := make([]int32, len(m.feats))
+	terms := make([][]string, len(m.outs))
+	bins := make([][]int32, len(m.outs))
+	for i := range m.outs {
+		m.outs[i].value, m.outs[i].missing = false, false
+	}
+	next := int32(0)
+	for i, f := range m.feats {
+		if i < len(keep) && !keep[i] {
+			remap[i] = -1
+			continue
+		}
+		remap[i] = next
+		next++
+		o := &m.outs[f.out]
+		switch {
+		case f.item == itemValue:
+			o.value = true
+		case f.item == itemMissing:
+			o.missing = true
+		case o.kind == kBin:
+			bins[f.out] = append(bins[f.out], o.bins[f.item])
+		default:
+			terms[f.out] = append(terms[f.out], o.terms[f.item])
+		}
+	}
+	for i := range m.outs {
+		m.outs[i].terms, m.outs[i].bins = terms[i], bins[i]
+	}
+	if err := m.index(); err != nil {
+		// A subset of terms that did not collide cannot collide.
+		panic(err)
+	}
+	return remap
+}
