@@ -118,10 +118,8 @@ func (r *JSONLReader) value(raw json.RawMessage) (string, error) {
 			return "", err
 		}
 		return v, nil
-	case '{':
-		return "", fmt.Errorf("%w: it is an object", ErrValueType)
-	case '[':
-		return "", fmt.Errorf("%w: it is an array", ErrValueType)
+	case '{', '[':
+		return "", ErrValueType
 	case 'n':
 		return "", nil
 	case 't':

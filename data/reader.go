@@ -60,8 +60,8 @@ var (
 	ErrUnterminated  = errors.New("quoted field is not closed")
 	ErrFieldCount    = errors.New("wrong number of fields")
 	ErrRecordTooLong = errors.New("record too long")
-	ErrNotObject     = errors.New("line is not a JSON object")
-	ErrValueType     = errors.New("value is not a string, number, boolean or null")
+	ErrNotObject     = errors.New("not a JSON object")
+	ErrValueType     = errors.New("value is an object or an array")
 )
 
 // ParseError is every reader's error for bad input. Its message names the
