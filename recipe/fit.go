@@ -34,17 +34,10 @@ func (o *output) fit(rows [][]string) {
 	case kNumeric:
 		o.fitNumeric(rows)
 	case kBin:
-		o.edges[0] = fitEdges(rows, o.col, o.n)
-		seen := make([]bool, len(o.edges[0])+1)
-		for _, r := range rows {
-			if x, ok := parseNumber(field(r, o.col)); ok {
-				seen[bin(o.edges[0], x)] = true
-			} else {
-				o.missing = true
-			}
-		}
-		for b, ok := range seen {
-			if ok {
+		xs := o.values(rows, o.col)
+		o.edges[0] = fitEdges(xs, o.n)
+		if len(xs) > 0 {
+			for b := range len(o.edges[0]) + 1 {
 				o.bins = append(o.bins, int32(b))
 			}
 		}
@@ -77,7 +70,11 @@ func (o *output) fit(rows [][]string) {
 		if o.kind == kCross {
 			for i, side := range [2]*val{o.a, o.b} {
 				if side.kind == kBin {
-					o.edges[i] = fitEdges(rows, side.col, side.n)
+					// Crossings have no missing feature of their
+					// own sides: the crossing's is set below.
+					missing := o.missing
+					o.edges[i] = fitEdges(o.values(rows, side.col), side.n)
+					o.missing = missing
 				}
 			}
 		}
@@ -106,54 +103,56 @@ func sorted(set map[string]struct{}) []string {
 	return terms
 }
 
-// fitNumeric finds the mean and standard deviation (Welford's method,
-// which stays accurate for large values).
+// fitNumeric finds the mean and standard deviation. It sums the values in
+// sorted order, so that the result does not depend on the order of rows.
 func (o *output) fitNumeric(rows [][]string) {
-	n := 0
-	mean, m2 := 0.0, 0.0
-	for _, r := range rows {
-		x, ok := parseNumber(field(r, o.col))
-		if !ok {
-			o.missing = true
-			continue
-		}
-		n++
-		d := x - mean
-		mean += d / float64(n)
-		m2 += d * (x - mean)
+	xs := o.values(rows, o.col)
+	mean, ss := 0.0, 0.0
+	for _, x := range xs {
+		mean += x / float64(len(xs))
 	}
-	std := math.Sqrt(m2 / float64(max(n, 1)))
+	for _, x := range xs {
+		ss += (x - mean) * (x - mean) / float64(len(xs))
+	}
+	std := math.Sqrt(ss)
 	if math.IsNaN(mean) || math.IsInf(mean, 0) {
 		mean = 0
 	}
-	// A constant has no deviation to scale by; an overflowing one none
+	// A constant has no deviation to scale by, and an overflowing one none
 	// that a float can hold.
-	o.value = n > 0 && std > 0
-	if !(std > 0) || math.IsInf(std, 0) {
+	o.value = std > 0 && !math.IsInf(std, 0)
+	if !o.value {
 		std = 1
 	}
 	o.mean, o.std = mean, std
 }
 
-// fitEdges finds the edges of n equal-frequency bins of a column's values.
-// Edge k splits the sorted values after the first k*N/n of them, halfway
-// between that value and the next larger one, so that equal values share a
-// bin and every bin holds a training value. Edges that coincide merge, so
-// a column with few distinct values gets fewer bins.
-func fitEdges(rows [][]string, col, n int) []float64 {
+// values returns the sorted numbers of column col, noting whether any is
+// missing.
+func (o *output) values(rows [][]string, col int) []float64 {
 	var xs []float64
 	for _, r := range rows {
 		if x, ok := parseNumber(field(r, col)); ok {
 			xs = append(xs, x)
+		} else {
+			o.missing = true
 		}
 	}
 	slices.Sort(xs)
+	return xs
+}
+
+// fitEdges finds the edges of n equal-frequency bins of sorted values xs.
+// Each bin takes its share of the values not yet binned, extended to the
+// end of a run of equal values, and its upper edge lies halfway to the next
+// larger value. So equal values share a bin, every bin holds a training
+// value, and a value too frequent for one bin (say the zeros of a
+// capital gain) gets a bin of its own while the rest are still split.
+func fitEdges(xs []float64, n int) []float64 {
 	var edges []float64
-	for k := 1; k < n; k++ {
-		i := k * len(xs) / n
-		if i == 0 || i == len(xs) {
-			continue
-		}
+	start := 0
+	for r := n; r > 1 && start < len(xs); r-- {
+		i := start + max(1, (len(xs)-start)/r)
 		a := xs[i-1]
 		j, _ := slices.BinarySearchFunc(xs[i:], a, func(x, a float64) int {
 			if x <= a {
@@ -161,17 +160,17 @@ func fitEdges(rows [][]string, col, n int) []float64 {
 			}
 			return 1
 		})
-		if i+j == len(xs) {
-			continue
+		j += i
+		if j == len(xs) {
+			break
 		}
-		b := xs[i+j]
+		b := xs[j]
 		e := a/2 + b/2
 		if e <= a || e > b {
 			e = b
 		}
-		if len(edges) == 0 || e > edges[len(edges)-1] {
-			edges = append(edges, e)
-		}
+		edges = append(edges, e)
+		start = j
 	}
 	return edges
 }

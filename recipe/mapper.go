@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/perchml/perch"
 )
@@ -25,8 +26,10 @@ import (
 //     training give no feature.
 //   - TEXT, ngram and osb: one feature per term seen in training, in sorted
 //     order. A record's terms are weighted 1/sqrt(k), k being the number of
-//     its distinct known terms, so the output's features have unit length.
-//     cartesian weights its crossings the same way when a side is TEXT.
+//     its distinct terms, so a training record's features have unit length.
+//     k counts terms without a feature too, so that dropping features with
+//     Keep leaves the others as the learner saw them. cartesian weights its
+//     crossings the same way (1 when neither side is TEXT).
 //
 // Missing-value features exist only for outputs that had missing values in
 // training. A vector's indices are strictly increasing.
@@ -39,6 +42,7 @@ type Mapper struct {
 	outs   []output
 	vocab  map[uint64]int32 // hash of (output, term) → feature
 	feats  []featRef        // feature → where it comes from
+	hashes sync.Pool        // of *[]uint64: a record's term hashes, for Map
 }
 
 // output is one output variable with its fitted state.
@@ -161,9 +165,10 @@ func (m *Mapper) index() error {
 // fields holds the record's raw values in schema attribute order, ""
 // for missing; fields past its end count as missing. Map allocates
 // nothing once v has grown to hold a record, except when it reads a
-// malformed number.
+// number too large for a float64.
 func (m *Mapper) Map(fields []string, v *perch.Vector) {
 	v.Reset()
+	var hs *[]uint64
 	for i := range m.outs {
 		o := &m.outs[i]
 		switch o.kind {
@@ -207,25 +212,32 @@ func (m *Mapper) Map(fields []string, v *perch.Vector) {
 				v.Add(j, 1)
 			}
 		default:
+			if hs == nil {
+				hs, _ = m.hashes.Get().(*[]uint64)
+				if hs == nil {
+					hs = new([]uint64)
+				}
+			}
 			start := len(v.Index)
-			var found bool
 			switch o.kind {
 			case kText:
-				found = m.tokens(o, fields, v)
+				m.tokens(o, fields, v, hs)
 			case kTerms:
 				if o.osb {
-					found = m.osb(o, fields, v)
+					m.osb(o, fields, v, hs)
 				} else {
-					found = m.ngrams(o, fields, v)
+					m.ngrams(o, fields, v, hs)
 				}
 			default:
-				found = m.cross(o, fields, v)
+				m.cross(o, fields, v, hs)
 			}
-			normalize(v, start)
-			if !found && o.missIdx >= 0 {
+			if !weigh(v, start, hs) && o.missIdx >= 0 {
 				v.Add(o.missIdx, 1)
 			}
 		}
+	}
+	if hs != nil {
+		m.hashes.Put(hs)
 	}
 }
 
@@ -236,46 +248,52 @@ func field(fields []string, col int) string {
 	return ""
 }
 
-// lookup appends the feature of term hash h, if it has one, with a
-// placeholder value that normalize sets.
-func (m *Mapper) lookup(v *perch.Vector, h uint64) {
+// lookup notes term hash h and appends its feature, if it has one, with a
+// placeholder value that weigh sets.
+func (m *Mapper) lookup(v *perch.Vector, hs *[]uint64, h uint64) {
+	*hs = append(*hs, h)
 	if j, ok := m.vocab[h]; ok {
 		v.Add(j, 0)
 	}
 }
 
-// normalize sorts the features appended since start, removes duplicates
-// and gives each the weight 1/sqrt(k).
-func normalize(v *perch.Vector, start int) {
+// weigh finishes a text-like output: it sorts the features appended since
+// start, removes duplicates and gives each the weight 1/sqrt(k), k being
+// the number of distinct terms noted in hs, which it empties. It reports
+// whether there were any terms.
+func weigh(v *perch.Vector, start int, hs *[]uint64) bool {
+	if len(*hs) == 0 {
+		return false
+	}
+	slices.Sort(*hs)
+	k := len(slices.Compact(*hs))
+	*hs = (*hs)[:0]
 	seg := v.Index[start:]
 	if len(seg) == 0 {
-		return
+		return true
 	}
 	slices.Sort(seg)
-	seg = slices.Compact(seg)
-	n := start + len(seg)
+	n := start + len(slices.Compact(seg))
 	v.Index = v.Index[:n]
 	v.Value = v.Value[:n]
-	w := 1 / math.Sqrt(float64(len(seg)))
+	w := 1 / math.Sqrt(float64(k))
 	for i := start; i < n; i++ {
 		v.Value[i] = w
 	}
+	return true
 }
 
 // tokens looks up the words of a TEXT output.
-func (m *Mapper) tokens(o *output, fields []string, v *perch.Vector) bool {
+func (m *Mapper) tokens(o *output, fields []string, v *perch.Vector, hs *[]uint64) {
 	t := tokenizer{s: field(fields, o.col), nopunct: o.nopunct}
-	found := false
 	for tok, ok := t.next(); ok; tok, ok = t.next() {
-		found = true
-		m.lookup(v, hashToken(o.seed, tok, o.lower))
+		m.lookup(v, hs, hashToken(o.seed, tok, o.lower))
 	}
-	return found
 }
 
 // ngrams looks up the n-grams of sizes 1 to n, keeping the last n words in
 // a ring so that it builds no string.
-func (m *Mapper) ngrams(o *output, fields []string, v *perch.Vector) bool {
+func (m *Mapper) ngrams(o *output, fields []string, v *perch.Vector, hs *[]uint64) {
 	var ring [maxGram]string
 	t := tokenizer{s: field(fields, o.col), nopunct: o.nopunct}
 	n, c := o.n, 0
@@ -290,15 +308,14 @@ func (m *Mapper) ngrams(o *output, fields []string, v *perch.Vector) bool {
 				}
 				h = hashToken(h, ring[k%n], o.lower)
 			}
-			m.lookup(v, h)
+			m.lookup(v, hs, h)
 		}
 	}
-	return c > 0
 }
 
 // osb looks up the orthogonal sparse bigrams: each word paired with each of
 // the next w-1 words, joined by one underscore per step.
-func (m *Mapper) osb(o *output, fields []string, v *perch.Vector) bool {
+func (m *Mapper) osb(o *output, fields []string, v *perch.Vector, hs *[]uint64) {
 	var ring [maxGram]string
 	t := tokenizer{s: field(fields, o.col), nopunct: o.nopunct}
 	w, c := o.n, 0
@@ -310,27 +327,22 @@ func (m *Mapper) osb(o *output, fields []string, v *perch.Vector) bool {
 			for range d {
 				h = hashByte(h, '_')
 			}
-			m.lookup(v, hashToken(h, tok, o.lower))
+			m.lookup(v, hs, hashToken(h, tok, o.lower))
 		}
 	}
-	return c > 0
 }
 
 // cross looks up the crossings of a cartesian: every term of one side with
-// every term of the other, joined by an underscore. It reports whether
-// both sides had a term.
-func (m *Mapper) cross(o *output, fields []string, v *perch.Vector) bool {
-	found := false
+// every term of the other, joined by an underscore.
+func (m *Mapper) cross(o *output, fields []string, v *perch.Vector, hs *[]uint64) {
 	a := newTerms(o.a, field(fields, o.a.col), o.edges[0])
 	for ta, ok := a.next(); ok; ta, ok = a.next() {
 		h := hashByte(hashToken(o.seed, ta, o.a.lower), '_')
 		b := newTerms(o.b, field(fields, o.b.col), o.edges[1])
 		for tb, ok := b.next(); ok; tb, ok = b.next() {
-			found = true
-			m.lookup(v, hashToken(h, tb, o.b.lower))
+			m.lookup(v, hs, hashToken(h, tb, o.b.lower))
 		}
 	}
-	return found
 }
 
 // terms yields the terms of one side of a cartesian: the words of a TEXT
@@ -387,18 +399,11 @@ func bin(edges []float64, x float64) int {
 }
 
 // parseNumber reads a NUMERIC value. Anything that is not a finite number
-// counts as missing. The first test keeps words such as "?" or "n/a" away
-// from strconv, whose error would allocate.
+// counts as missing. Values that are not decimal numbers are kept away from
+// strconv, whose error would allocate.
 func parseNumber(s string) (float64, bool) {
 	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, false
-	}
-	i := 0
-	if s[0] == '+' || s[0] == '-' {
-		i = 1
-	}
-	if i == len(s) || !(s[i] == '.' || '0' <= s[i] && s[i] <= '9') {
+	if !decimal(s) && !strings.HasPrefix(strings.TrimLeft(s, "+-"), "0x") && !strings.HasPrefix(strings.TrimLeft(s, "+-"), "0X") {
 		return 0, false
 	}
 	x, err := strconv.ParseFloat(s, 64)
@@ -406,6 +411,40 @@ func parseNumber(s string) (float64, bool) {
 		return 0, false
 	}
 	return x, true
+}
+
+// decimal reports whether s is a decimal number: an optional sign, digits
+// with an optional point, and an optional exponent.
+func decimal(s string) bool {
+	i := 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	digits := 0
+	for ; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
+		digits++
+	}
+	if i < len(s) && s[i] == '.' {
+		for i++; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
+			digits++
+		}
+	}
+	if digits == 0 {
+		return false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		start := i
+		for ; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
+		}
+		if i == start {
+			return false
+		}
+	}
+	return i == len(s)
 }
 
 // parseBinary reads a BINARY value in one of AML's spellings, in any

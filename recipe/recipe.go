@@ -306,7 +306,7 @@ func validName(s string) bool {
 	return true
 }
 
-func isLetter(c byte) bool { return 'a' <= c&^0x20 && c&^0x20 <= 'Z' }
+func isLetter(c byte) bool { return 'A' <= c&^0x20 && c&^0x20 <= 'Z' }
 
 // check validates what needs no schema: names, duplicates and syntax.
 func (r *Recipe) check() error {
