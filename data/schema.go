@@ -388,12 +388,14 @@ type InferOptions struct {
 //     distinct (more than half) and average more than 30 bytes;
 //   - otherwise CATEGORICAL, as is a column with no values at all.
 //
-// A target with exactly two distinct values that are not a pair of AML
-// spellings (Adult's <=50K and >50K) becomes BINARY with a positiveValue:
-// opt.Positive if given, otherwise the less frequent value (on a tie, the
-// one that sorts last), the usual convention for the class of interest.
-// A numeric target with more values stays NUMERIC, even when they are few
-// integers; a MULTICLASS model needs it edited to CATEGORICAL.
+// A target with exactly two distinct values becomes BINARY. When they are
+// not AML's spellings of true and false (Adult's <=50K and >50K), the
+// schema gets a positiveValue: opt.Positive if given, otherwise the less
+// frequent value (on a tie, the one that sorts last), the usual convention
+// for the class of interest. opt.Positive must be one of the two values,
+// and may also pick the positive one of a spelt pair. A numeric target
+// with more values stays NUMERIC, even when they are few integers; a
+// MULTICLASS model needs it edited to CATEGORICAL.
 func InferSchema(r io.Reader, opt InferOptions) (*perch.Schema, error) {
 	limit := opt.SampleRows
 	if limit <= 0 {

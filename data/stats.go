@@ -79,7 +79,7 @@ type ValueCount struct {
 }
 
 // TextStats summarise a TEXT attribute, split into whitespace-separated
-// tokens as recipes split it. At most maxTokens distinct tokens are
+// tokens as recipes split it. At most 100,000 distinct tokens are
 // counted; beyond that DistinctTokens is a lower bound and Top leaves out
 // tokens first seen after the limit.
 type TextStats struct {
