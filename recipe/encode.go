@@ -54,6 +54,11 @@ func (m *Mapper) MarshalJSON() ([]byte, error) {
 			}
 		}
 		switch o.kind {
+		case kText, kTerms, kCross:
+			b = append(b, `,"meanTerms":`...)
+			b = strconv.AppendFloat(b, o.meanTerms, 'g', -1, 64)
+		}
+		switch o.kind {
 		case kCategorical, kBinary, kText, kTerms, kCross:
 			b = append(b, `,"terms":[`...)
 			for j, t := range o.terms {
@@ -102,6 +107,9 @@ type wireOutput struct {
 	EdgesB  []float64 `json:"edgesB"`
 	Bins    []int32   `json:"bins"`
 	Terms   []string  `json:"terms"`
+	// MeanTerms is the mean number of distinct terms of a training
+	// record, by which text-like outputs scale their weights.
+	MeanTerms *float64 `json:"meanTerms"`
 }
 
 // Decode reads a Mapper written by MarshalJSON, compiling its recipe
@@ -170,6 +178,15 @@ func (o *output) load(w *wireOutput) error {
 		}
 		o.bins = w.Bins
 		return nil
+	}
+	switch o.kind {
+	case kText, kTerms, kCross:
+		if w.MeanTerms == nil || !(*w.MeanTerms >= 1) || math.IsInf(*w.MeanTerms, 0) {
+			return bad("needs meanTerms of 1 or more")
+		}
+		o.meanTerms = *w.MeanTerms
+	}
+	switch o.kind {
 	case kCross:
 		for i, side := range [2]*val{o.a, o.b} {
 			e := [2][]float64{w.EdgesA, w.EdgesB}[i]

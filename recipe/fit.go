@@ -79,18 +79,31 @@ func (o *output) fit(rows [][]string) {
 			}
 		}
 		set := make(map[string]struct{})
+		row := make(map[string]struct{})
 		var buf []byte
+		terms, texts := 0, 0
 		for _, r := range rows {
-			found := o.eachTerm(r, &buf, func(t []byte) {
+			clear(row)
+			o.eachTerm(r, &buf, func(t []byte) {
+				if _, ok := row[string(t)]; !ok {
+					row[string(t)] = struct{}{}
+				}
 				if _, ok := set[string(t)]; !ok && utf8.Valid(t) {
 					set[string(t)] = struct{}{}
 				}
 			})
-			if !found && o.kind == kCross {
+			if len(row) > 0 {
+				terms += len(row)
+				texts++
+			} else if o.kind == kCross {
 				o.missing = true
 			}
 		}
 		o.terms = sorted(set)
+		o.meanTerms = 1
+		if texts > 0 {
+			o.meanTerms = float64(terms) / float64(texts)
+		}
 	}
 }
 

@@ -71,4 +71,3 @@ func mustFit(t testing.TB, recipe string, s *perch.Schema, rows [][]string) *Map
 	}
 	return m
 }
-

@@ -25,11 +25,15 @@ import (
 //     from 0), in sorted order, then name=missing. Values not seen in
 //     training give no feature.
 //   - TEXT, ngram and osb: one feature per term seen in training, in sorted
-//     order. A record's terms are weighted 1/sqrt(k), k being the number of
-//     its distinct terms, so a training record's features have unit length.
-//     k counts terms without a feature too, so that dropping features with
-//     Keep leaves the others as the learner saw them. cartesian weights its
-//     crossings the same way (1 when neither side is TEXT).
+//     order. A record's terms are weighted sqrt(m/k), k being the number of
+//     its distinct terms and m the mean of k over the training records.
+//     Every record's vector for the output so has the same length, sqrt(m),
+//     whatever the length of its text, and a record of typical length has
+//     values near 1, the scale of the other features, which step-size
+//     adapting learners such as FTRL rely on. k counts terms that have no
+//     feature too, so that dropping features with Keep leaves the others as
+//     the learner saw them. cartesian weights its crossings the same way
+//     (so 1 when neither side is TEXT).
 //
 // Missing-value features exist only for outputs that had missing values in
 // training. A vector's indices are strictly increasing.
@@ -57,6 +61,7 @@ type output struct {
 	terms          []string     // vocabulary, sorted
 	bins           []int32      // kBin: the bins that have a feature, ascending
 	value, missing bool         // kNumeric: value feature; all but text: missing feature
+	meanTerms      float64      // text-like: mean distinct terms of a training record that has any
 
 	// Feature numbers, derived from the state by index.
 	valueIdx, missIdx int32
@@ -212,6 +217,10 @@ func (m *Mapper) Map(fields []string, v *perch.Vector) {
 				v.Add(j, 1)
 			}
 		default:
+			if o.kind == kCross && o.a.kind != kText && o.b.kind != kText {
+				m.crossOne(o, fields, v)
+				continue
+			}
 			if hs == nil {
 				hs, _ = m.hashes.Get().(*[]uint64)
 				if hs == nil {
@@ -231,7 +240,7 @@ func (m *Mapper) Map(fields []string, v *perch.Vector) {
 			default:
 				m.cross(o, fields, v, hs)
 			}
-			if !weigh(v, start, hs) && o.missIdx >= 0 {
+			if !weigh(v, start, hs, o.meanTerms) && o.missIdx >= 0 {
 				v.Add(o.missIdx, 1)
 			}
 		}
@@ -258,10 +267,10 @@ func (m *Mapper) lookup(v *perch.Vector, hs *[]uint64, h uint64) {
 }
 
 // weigh finishes a text-like output: it sorts the features appended since
-// start, removes duplicates and gives each the weight 1/sqrt(k), k being
+// start, removes duplicates and gives each the weight sqrt(mean/k), k being
 // the number of distinct terms noted in hs, which it empties. It reports
 // whether there were any terms.
-func weigh(v *perch.Vector, start int, hs *[]uint64) bool {
+func weigh(v *perch.Vector, start int, hs *[]uint64, mean float64) bool {
 	if len(*hs) == 0 {
 		return false
 	}
@@ -276,7 +285,7 @@ func weigh(v *perch.Vector, start int, hs *[]uint64) bool {
 	n := start + len(slices.Compact(seg))
 	v.Index = v.Index[:n]
 	v.Value = v.Value[:n]
-	w := 1 / math.Sqrt(float64(k))
+	w := math.Sqrt(mean / float64(k))
 	for i := start; i < n; i++ {
 		v.Value[i] = w
 	}
@@ -341,6 +350,24 @@ func (m *Mapper) cross(o *output, fields []string, v *perch.Vector, hs *[]uint64
 		b := newTerms(o.b, field(fields, o.b.col), o.edges[1])
 		for tb, ok := b.next(); ok; tb, ok = b.next() {
 			m.lookup(v, hs, hashToken(h, tb, o.b.lower))
+		}
+	}
+}
+
+// crossOne is cross for sides that have one value each, so that there are
+// no duplicates to remove and k is 1.
+func (m *Mapper) crossOne(o *output, fields []string, v *perch.Vector) {
+	a := newTerms(o.a, field(fields, o.a.col), o.edges[0])
+	b := newTerms(o.b, field(fields, o.b.col), o.edges[1])
+	switch {
+	case a.done || b.done:
+		if o.missIdx >= 0 {
+			v.Add(o.missIdx, 1)
+		}
+	default:
+		h := hashString(hashByte(hashString(o.seed, a.one), '_'), b.one)
+		if j, ok := m.vocab[h]; ok {
+			v.Add(j, math.Sqrt(o.meanTerms))
 		}
 	}
 }

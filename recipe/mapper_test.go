@@ -2,9 +2,14 @@ package recipe
 
 import (
 	"bytes"
+	"compress/gzip"
+	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -182,11 +187,11 @@ func TestTextTerms(t *testing.T) {
 		if got := names(m); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: features = %q\nwant %q", tc.out, got, want)
 		}
+		// The only training record is of average length: its weights are 1.
 		f := features(m, rows[0]...)
-		w := 1 / math.Sqrt(float64(len(want)))
 		for _, n := range want {
-			if f[n] != w {
-				t.Errorf("%s: %s = %v, want %v", tc.out, n, f[n], w)
+			if f[n] != 1 {
+				t.Errorf("%s: %s = %v, want 1", tc.out, n, f[n])
 			}
 		}
 	}
@@ -216,10 +221,12 @@ func TestTextTransforms(t *testing.T) {
 	if got := trimPunct("seat-belts!"); got != "seat-belts" {
 		t.Errorf("trimPunct(seat-belts!) = %q", got)
 	}
-	// Unseen terms count towards the weight, and repeats do not.
-	m := mustFit(t, `{"outputs":["lowercase(text)"]}`, textSchema, [][]string{{"a b"}})
-	got := features(m, "A a b c d")
-	if want := (map[string]float64{"lowercase(text)=a": 0.5, "lowercase(text)=b": 0.5}); !reflect.DeepEqual(got, want) {
+	// Records average 2 terms. Unseen terms count towards the weight, and
+	// repeats do not.
+	m := mustFit(t, `{"outputs":["lowercase(text)"]}`, textSchema, [][]string{{"a b"}, {"b c d"}, {"e"}, {""}})
+	w := math.Sqrt(2.0 / 4)
+	got := features(m, "A a b c f")
+	if want := (map[string]float64{"lowercase(text)=a": w, "lowercase(text)=b": w, "lowercase(text)=c": w}); !reflect.DeepEqual(got, want) {
 		t.Errorf("features = %v, want %v", got, want)
 	}
 	if got := features(m, " \t "); len(got) != 0 {
@@ -246,7 +253,7 @@ func TestCartesian(t *testing.T) {
 		t.Errorf("features = %q\nwant %q", got, want)
 	}
 	got := features(m, "RED big  Red", "y", "T", "1.5")
-	r := 1 / math.Sqrt(2)
+	r := math.Sqrt(1.5 / 2) // training records have 1.5 crossings on average
 	// y_true was never seen, so cartesian(cat,flag) gives nothing.
 	wantF := map[string]float64{
 		"cartesian(quantile_bin(num,2),cat)=0_y":   1,
@@ -280,7 +287,7 @@ func TestMissing(t *testing.T) {
 	}{
 		{[]string{"", "", "", ""}, map[string]float64{"cat=missing": 1, "flag=missing": 1, "num=missing": 1}},
 		{[]string{"z", "c", "TRUE", "4.5"}, map[string]float64{"flag=true": 1, "num": 2.5}},
-		{[]string{"x y", "a", "f", "2"}, map[string]float64{"text=x": 1 / math.Sqrt(2), "text=y": 1 / math.Sqrt(2), "cat=a": 1, "flag=false": 1}},
+		{[]string{"x y", "a", "f", "2"}, map[string]float64{"text=x": math.Sqrt(0.5), "text=y": math.Sqrt(0.5), "cat=a": 1, "flag=false": 1}},
 		{[]string{"x", "b", "Yes", " 1e0 "}, map[string]float64{"text=x": 1, "cat=b": 1, "flag=true": 1, "num": -1}},
 		{[]string{"x"}, map[string]float64{"text=x": 1, "cat=missing": 1, "flag=missing": 1, "num=missing": 1}},
 		{nil, map[string]float64{"cat=missing": 1, "flag=missing": 1, "num=missing": 1}},
@@ -428,7 +435,7 @@ func TestFitDeterministic(t *testing.T) {
 
 // TestTrainingTermsKnown checks that Fit spells every term as Map hashes
 // it: each training record's text terms all have features, and their
-// weights make a unit vector.
+// weights make a vector of squared length meanTerms.
 func TestTrainingTermsKnown(t *testing.T) {
 	s := testSchema()
 	m, rows := fitRandom(t, `{"outputs":["text","ngram(lowercase(no_punct(text)), 4)","osb(lowercase(note), 5)","cartesian(lowercase(text), no_punct(note))"]}`, s, 400, 4)
@@ -452,7 +459,7 @@ func TestTrainingTermsKnown(t *testing.T) {
 			if n[oi] != len(set) {
 				t.Fatalf("%s of %q: %d features, %d terms", m.outs[oi].name, r, n[oi], len(set))
 			}
-			if n[oi] > 0 && math.Abs(sum[oi]-1) > 1e-12 {
+			if n[oi] > 0 && math.Abs(sum[oi]-m.outs[oi].meanTerms) > 1e-12 {
 				t.Fatalf("%s of %q: squared norm %v", m.outs[oi].name, r, sum[oi])
 			}
 		}
@@ -567,6 +574,17 @@ func TestDecodeErrors(t *testing.T) {
 			t.Errorf("Decode(%.60s...):\n got %v\nwant %s", tc.in, err, tc.want)
 		}
 	}
+	text := &perch.Schema{Attributes: []perch.Attribute{{Name: "t", Type: perch.Text}}}
+	for _, tc := range []struct{ in, want string }{
+		{`{"recipe":{"outputs":["t"]},"outputs":[{"name":"t","meanTerms":2.5,"terms":["a"]}]}`, ""},
+		{`{"recipe":{"outputs":["t"]},"outputs":[{"name":"t","terms":["a"]}]}`, `recipe: fitted output "t": needs meanTerms of 1 or more`},
+		{`{"recipe":{"outputs":["t"]},"outputs":[{"name":"t","meanTerms":0.5,"terms":["a"]}]}`, `recipe: fitted output "t": needs meanTerms of 1 or more`},
+	} {
+		_, err := Decode([]byte(tc.in), text)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || err.Error() != tc.want) {
+			t.Errorf("Decode(%s):\n got %v\nwant %s", tc.in, err, tc.want)
+		}
+	}
 	// A schema that no longer fits the recipe.
 	s2 := &perch.Schema{Attributes: []perch.Attribute{{Name: "x", Type: perch.Categorical}, {Name: "c", Type: perch.Categorical}}}
 	if _, err := Decode([]byte(good), s2); err == nil || err.Error() != `recipe: quantile_bin needs a NUMERIC variable, "x" is CATEGORICAL` {
@@ -644,5 +662,67 @@ func BenchmarkMapText(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		m.Map(rows[i%len(rows)], &v)
+	}
+}
+
+// readAdult reads one of the Adult files shipped in examples, trimmed and
+// with ? as missing, as perch's readers give it.
+func readAdult(t testing.TB, name string) [][]string {
+	f, err := os.Open(filepath.Join("..", "examples", "adult", name+".csv.gz"))
+	if err != nil {
+		t.Skip(err)
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(z).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows = rows[1:]
+	for _, r := range rows {
+		for i := range r {
+			if r[i] = strings.TrimSpace(r[i]); r[i] == "?" {
+				r[i] = ""
+			}
+		}
+	}
+	return rows
+}
+
+func TestAdultData(t *testing.T) {
+	train, test := readAdult(t, "train"), readAdult(t, "test")
+	s := adultSchema()
+	suggested, _ := json.Marshal(Suggest(s, nil))
+	for _, rec := range []string{adultRecipe, string(suggested)} {
+		m := mustFit(t, rec, s, train)
+		b, _ := m.MarshalJSON()
+		d, err := Decode(b, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v1, v2 perch.Vector
+		for _, r := range test {
+			m.Map(r, &v1)
+			d.Map(r, &v2)
+			if !reflect.DeepEqual(v1, v2) {
+				t.Fatalf("Map(%q) differs after Decode", r)
+			}
+			checkVector(t, m, &v1)
+		}
+		for _, r := range test[:50] {
+			if n := testing.AllocsPerRun(20, func() { m.Map(r, &v1) }); n != 0 {
+				t.Fatalf("Map(%q): %v allocations", r, n)
+			}
+		}
+		t.Logf("%d features, %d bytes of state", m.Dim(), len(b))
+	}
+	// capital_gain is 0 in 92% of rows; the zeros get one bin and the
+	// other bins split the rest.
+	m := mustFit(t, `{"outputs":["quantile_bin(capital_gain, 10)"]}`, s, train)
+	if got := m.outs[0].edges[0]; len(got) < 6 || got[0] != 57 {
+		t.Errorf("capital_gain edges = %v, want 6 or more starting at 57", got)
 	}
 }
