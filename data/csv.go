@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"strings"
 )
 
 // CSVReader reads comma-separated records as RFC 4180 has them, with the
@@ -142,26 +141,25 @@ func (r *CSVReader) record(header bool) ([]string, error) {
 	// The common case: no quotes, so the fields are the line's own bytes.
 	s := string(line)
 	rec := r.rec[:0]
-	for {
-		i := strings.IndexByte(s, ',')
-		f := s
-		if i >= 0 {
-			f = s[:i]
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == ',' {
+			rec = r.appendField(rec, s[start:i], trim, header)
+			start = i + 1
 		}
-		if trim {
-			f = trimSpace(f)
-		}
-		if !header && len(f) > 0 && r.missing.has(f) {
-			f = ""
-		}
-		rec = append(rec, f)
-		if i < 0 {
-			break
-		}
-		s = s[i+1:]
 	}
-	r.rec = rec
-	return rec, nil
+	r.rec = r.appendField(rec, s[start:], trim, header)
+	return r.rec, nil
+}
+
+func (r *CSVReader) appendField(rec []string, f string, trim, header bool) []string {
+	if trim {
+		f = trimSpace(f)
+	}
+	if !header && len(f) > 0 && r.missing.has(f) {
+		f = ""
+	}
+	return append(rec, f)
 }
 
 // tooLong skips the rest of a record that is too long, given whether a
@@ -276,12 +274,8 @@ fields:
 	rec := r.rec[:0]
 	start := 0
 	for _, end := range ends {
-		f := s[start:end]
+		rec = r.appendField(rec, s[start:end], false, header)
 		start = end
-		if !header && len(f) > 0 && r.missing.has(f) {
-			f = ""
-		}
-		rec = append(rec, f)
 	}
 	r.rec = rec
 	return rec, nil
