@@ -83,6 +83,9 @@ type compiler struct {
 // to the features they make. Every error is a *perch.Error with code
 // EInvalid that names what is wrong.
 func Compile(r *Recipe, s *perch.Schema) (*Plan, error) {
+	if r == nil || s == nil {
+		return nil, invalid("recipe: a recipe needs a schema to compile against")
+	}
 	if err := r.check(); err != nil {
 		return nil, err
 	}

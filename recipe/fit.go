@@ -2,26 +2,38 @@ package recipe
 
 import (
 	"math"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
 // Fit learns the state of every output from the training rows: the
 // vocabularies, the quantile bins, the means and deviations. rows hold raw
 // fields in schema attribute order, "" for missing. The same rows always
-// give the same Mapper. Values that are not valid UTF-8 stay out of the
-// vocabularies, since a model file could not spell them.
+// give the same Mapper, in any order. Values that are not valid UTF-8 stay
+// out of the vocabularies, since a model file could not spell them.
+//
+// Outputs are fitted in parallel, each on its own, so the result does not
+// depend on the schedule.
 func (p *Plan) Fit(rows [][]string) (*Mapper, error) {
 	if len(rows) == 0 {
 		return nil, invalid("recipe: no rows to fit the recipe to")
 	}
 	m := &Mapper{recipe: p.recipe.clone(), outs: make([]output, len(p.vals))}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for i, v := range p.vals {
 		o := &m.outs[i]
 		o.val, o.name = v, p.names[i]
-		o.fit(rows)
+		sem <- struct{}{}
+		wg.Go(func() {
+			o.fit(rows)
+			<-sem
+		})
 	}
+	wg.Wait()
 	m.dropCollisions()
 	if err := m.index(); err != nil {
 		return nil, err

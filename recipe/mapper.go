@@ -26,20 +26,22 @@ import (
 //     training give no feature.
 //   - TEXT, ngram and osb: one feature per term seen in training, in sorted
 //     order. A record's terms are weighted sqrt(m/k), k being the number of
-//     its distinct terms and m the mean of k over the training records.
-//     Every record's vector for the output so has the same length, sqrt(m),
-//     whatever the length of its text, and a record of typical length has
-//     values near 1, the scale of the other features, which step-size
-//     adapting learners such as FTRL rely on. k counts terms that have no
-//     feature too, so that dropping features with Keep leaves the others as
-//     the learner saw them. cartesian weights its crossings the same way
-//     (so 1 when neither side is TEXT).
+//     its distinct terms and m the mean of k over the training records. A
+//     record's vector for the output so has length sqrt(m) however long
+//     its text, and values near 1 when its length is typical: the scale of
+//     the other features, which learners that adapt their step sizes per
+//     feature (FTRL, AdaGrad) need to learn all features at one pace. k
+//     counts terms that have no feature too, so that dropping features
+//     with Keep leaves the others as the learner saw them. cartesian
+//     weights its crossings the same way (so 1 when neither side is TEXT),
+//     crossing the first 100 words of a TEXT side.
 //
 // Missing-value features exist only for outputs that had missing values in
 // training. A vector's indices are strictly increasing.
 //
-// Map, Dim, FeatureName and MarshalJSON may be called from many
-// goroutines at once; Map keeps no state of its own, only the caller's
+// Map, Dim, FeatureName, Recipe and MarshalJSON are safe for concurrent
+// use: Map writes only to the caller's Vector (and to pooled scratch
+// space), so one Mapper serves any number of goroutines, each with its own
 // Vector. Keep changes the Mapper and must not run concurrently with them.
 type Mapper struct {
 	recipe *Recipe
@@ -119,7 +121,11 @@ func (m *Mapper) FeatureName(i int32) string {
 // tables Map uses. It fails if two terms share a hash, which Fit prevents
 // and only a damaged file can cause.
 func (m *Mapper) index() error {
-	m.vocab = make(map[uint64]int32)
+	n := 0
+	for i := range m.outs {
+		n += len(m.outs[i].terms)
+	}
+	m.vocab = make(map[uint64]int32, n)
 	m.feats = m.feats[:0]
 	add := func(out, item int) int32 {
 		m.feats = append(m.feats, featRef{int32(out), int32(item)})
@@ -372,13 +378,18 @@ func (m *Mapper) crossOne(o *output, fields []string, v *perch.Vector) {
 	}
 }
 
-// terms yields the terms of one side of a cartesian: the words of a TEXT
-// side, or the one value of any other side.
+// maxCrossWords bounds the words of a TEXT side that cartesian crosses, so
+// that crossing two long texts costs at most maxCrossWords² terms.
+const maxCrossWords = 100
+
+// terms yields the terms of one side of a cartesian: the first
+// maxCrossWords words of a TEXT side, or the one value of any other side.
 type terms struct {
-	t    tokenizer
-	one  string
-	text bool
-	done bool
+	t     tokenizer
+	one   string
+	text  bool
+	done  bool
+	words int
 }
 
 func newTerms(v *val, f string, edges []float64) terms {
@@ -401,6 +412,10 @@ func newTerms(v *val, f string, edges []float64) terms {
 
 func (t *terms) next() (string, bool) {
 	if t.text {
+		if t.words == maxCrossWords {
+			return "", false
+		}
+		t.words++
 		return t.t.next()
 	}
 	if t.done {

@@ -268,6 +268,17 @@ func TestCartesian(t *testing.T) {
 	if !reflect.DeepEqual(got, wantF) {
 		t.Errorf("missing record: features = %v\nwant %v", got, wantF)
 	}
+	// Crossing two long texts crosses their first 100 words.
+	var words []string
+	for i := range 150 {
+		words = append(words, fmt.Sprint("w", i))
+	}
+	long := strings.Join(words, " ")
+	m = mustFit(t, `{"outputs":["cartesian(text, text)"]}`, textSchema, [][]string{{long}})
+	got = features(m, long)
+	if m.Dim() != 100*100 || len(got) != 100*100 || got["cartesian(text,text)=w99_w0"] != 1 || got["cartesian(text,text)=w0_w100"] != 0 {
+		t.Errorf("crossing long texts: %d features, %d for the record", m.Dim(), len(got))
+	}
 }
 
 func TestMissing(t *testing.T) {
@@ -599,7 +610,14 @@ func TestFitNoRows(t *testing.T) {
 	}
 }
 
+// raceEnabled is set when the race detector, which makes allocations
+// happen, is on.
+var raceEnabled bool
+
 func TestMapAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
 	m := mustFit(t, adultRecipe, adultSchema(), adultRows)
 	var v perch.Vector
 	for _, r := range adultRows {
@@ -713,6 +731,9 @@ func TestAdultData(t *testing.T) {
 			checkVector(t, m, &v1)
 		}
 		for _, r := range test[:50] {
+			if raceEnabled {
+				break
+			}
 			if n := testing.AllocsPerRun(20, func() { m.Map(r, &v1) }); n != 0 {
 				t.Fatalf("Map(%q): %v allocations", r, n)
 			}
