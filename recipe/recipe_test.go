@@ -222,3 +222,34 @@ func TestCompileOutputLimit(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestRecipeJSON(t *testing.T) {
+	var holder struct {
+		R Recipe `json:"recipe"`
+	}
+	in := `{"recipe":{"outputs":["a\"b\\c\u0001\u007f\u00e9\u2029"]}}`
+	if err := json.Unmarshal([]byte(in), &holder); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := holder.R.MarshalJSON()
+	want := `{"groups":{},"assignments":{},"outputs":["a\"b\\c\u0001\u007fé\u2029"]}`
+	if string(b) != want {
+		t.Errorf("Marshal =\n%s\nwant\n%s", b, want)
+	}
+	if got := string(appendString(nil, "x\xffy\n\r\t")); got != `"x\ufffdy\n\r\t"` {
+		t.Errorf("invalid UTF-8 is written %s", got)
+	}
+	if err := json.Unmarshal([]byte(`{"recipe":{"outputs":[]}}`), &holder); err == nil || !strings.Contains(err.Error(), "outputs is missing or empty") {
+		t.Errorf("Unmarshal of an empty recipe: %v", err)
+	}
+	m := mustFit(t, adultRecipe, adultSchema(), adultRows)
+	r := m.Recipe()
+	orig, _ := Parse([]byte(adultRecipe))
+	if !reflect.DeepEqual(r, orig) {
+		t.Errorf("Recipe() = %+v", r)
+	}
+	r.Outputs[0] = "changed"
+	if m.Recipe().Outputs[0] != "ALL_CATEGORICAL" {
+		t.Error("Recipe() shares its slices with the mapper")
+	}
+}

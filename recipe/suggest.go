@@ -7,8 +7,8 @@ import (
 )
 
 // AttributeHint is what the data says about one attribute: how many
-// values are valid, how many are missing and, for CATEGORICAL ones, how
-// many are distinct. Zero means unknown.
+// values are valid, how many are missing and how many are distinct. A zero
+// Distinct means unknown.
 type AttributeHint struct {
 	Count, Missing, Distinct int
 }
@@ -28,10 +28,12 @@ const (
 // and normalized (so it can follow a trend), binary and categorical ones as
 // they are, and text as lowercased words and word pairs without
 // punctuation. hints, which may be nil, refine it: attributes that are
-// never present are left out, as are identifier-like categorical ones, and
-// a numeric attribute with few distinct values gets fewer bins.
+// never present are left out, as are identifier-like categorical ones and
+// constant numeric ones, and a numeric attribute with few distinct values
+// gets fewer bins.
 //
-// The recipe compiles against s whenever s has an input attribute.
+// Empty groups and outputs are left out, so the recipe compiles against s
+// unless s leaves nothing to use.
 func Suggest(s *perch.Schema, hints map[string]AttributeHint) *Recipe {
 	r := &Recipe{}
 	taken := make(map[string]bool, len(s.Attributes))
