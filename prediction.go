@@ -72,14 +72,16 @@ func appendFloat(b []byte, x float64) []byte {
 const hex = "0123456789abcdef"
 
 // AppendJSONString appends s as a JSON string, escaping what JSON requires
-// and replacing invalid UTF-8 with U+FFFD, as encoding/json does.
+// and replacing invalid UTF-8 with U+FFFD, as encoding/json does. Unlike
+// encoding/json it leaves <, > and & alone: labels such as <=50K stay
+// readable, and these answers are not embedded in HTML.
 func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if c >= 0x20 && c != '"' && c != '\\' {
 				i++
 				continue
 			}
