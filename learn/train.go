@@ -68,9 +68,22 @@ func Train(t *data.Table, opt Options) (*model.Model, error) {
 	}
 	d := &sgd.Data{Dim: mapper.Dim()}
 	var v perch.Vector
-	for i, r := range rows {
-		mapper.Map(r, &v)
-		d.Append(&v, ys[i])
+	if len(rows) > 0 {
+		// Size the rows from the first one, so building them seldom copies.
+		mapper.Map(rows[0], &v)
+		d.Grow(len(rows), len(rows)*(len(v.Index)+1))
+	}
+	order := make([]int, len(rows))
+	for i := range order {
+		order[i] = i
+	}
+	if params.Shuffle {
+		order = sgd.Permutation(len(rows), params)
+		d.Shuffled = true
+	}
+	for i, r := range order {
+		mapper.Map(rows[r], &v)
+		d.Append(&v, ys[r])
 		if opt.Progress != nil && (i%4096 == 0 || i == len(rows)-1) {
 			opt.Progress("features", i+1, len(rows))
 		}

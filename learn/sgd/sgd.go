@@ -3,15 +3,16 @@
 // targets, multinomial logistic regression for MULTICLASS and least squares
 // for REGRESSION, with AML's sgd.* training parameters.
 //
-// Updates use per-coordinate adaptive step sizes (FTRL-Proximal), which need
-// no learning-rate tuning on sparse one-hot features and apply L1 exactly,
-// so the weights a pass leaves behind are already sparse.
+// Updates use per-coordinate adaptive step sizes (AdaGrad), which need no
+// learning-rate tuning on sparse one-hot features: a rare category moves
+// as fast as it needs to, a frequent one settles.
 package sgd
 
 import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -107,11 +108,14 @@ func ParseParams(kv map[string]string) (Params, error) {
 // Idx[Ptr[i]:Ptr[i+1]] with values Val[Ptr[i]:Ptr[i+1]]. Y holds the label:
 // 0 or 1 for BINARY, the class index for MULTICLASS, the value for REGRESSION.
 type Data struct {
-	Dim int
-	Ptr []int
-	Idx []int32
-	Val []float64
-	Y   []float64
+	// Shuffled says the rows were appended in the order Permutation gave
+	// for the training seed, so Train need not shuffle them again.
+	Shuffled bool
+	Dim      int
+	Ptr      []int
+	Idx      []int32
+	Val      []float64
+	Y        []float64
 }
 
 // Append adds one row.
@@ -164,130 +168,188 @@ func Train(d *Data, t perch.ModelType, k int, p Params, progress func(pass, pass
 			y[i] = (v - m.YMean) / m.YStd
 		}
 	}
-	f := newFTRL(len(m.W), k, p, n)
-	order := make([]int32, n)
-	for i := range order {
-		order[i] = int32(i)
+	f := newAdagrad(len(m.W), k, p, d)
+	rng := rand.New(rand.NewPCG(p.Seed, 0x5851f42d4c957f2d)) // block order
+	if p.Shuffle && !d.Shuffled {
+		// Shuffle the rows once in memory, then each pass visits blocks of
+		// them in a fresh random order: rows within a block are read
+		// sequentially, which keeps the caches warm, and the order still
+		// changes from pass to pass.
+		d, y = shuffled(d, y, Permutation(n, p))
 	}
-	rng := rand.New(rand.NewPCG(p.Seed, 0x9e3779b97f4a7c15))
+	const block = 64
+	blocks := make([]int32, (n+block-1)/block)
+	for i := range blocks {
+		blocks[i] = int32(i)
+	}
 	scores := make([]float64, k)
 	for pass := 0; pass < p.MaxPasses; pass++ {
 		if p.Shuffle {
-			rng.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
+			rng.Shuffle(len(blocks), func(i, j int) { blocks[i], blocks[j] = blocks[j], blocks[i] })
 		}
-		for _, r := range order {
-			lo, hi := d.Ptr[r], d.Ptr[r+1]
-			idx, val := d.Idx[lo:hi], d.Val[lo:hi]
-			f.step(m, idx, val, y[r], scores)
+		for _, b := range blocks {
+			for r := int(b) * block; r < min(n, int(b)*block+block); r++ {
+				lo, hi := d.Ptr[r], d.Ptr[r+1]
+				f.step(m, d.Idx[lo:hi], d.Val[lo:hi], y[r], scores)
+			}
 		}
 		if progress != nil {
 			progress(pass+1, p.MaxPasses)
 		}
 	}
-	f.finish(m)
 	return m, nil
 }
 
-// ftrl keeps FTRL-Proximal's per-coordinate state: z (the adjusted gradient
-// sum) and n (the squared-gradient sum). Weights are derived from them.
-type ftrl struct {
-	z, n       []float64
-	bz, bn     []float64
-	alpha      float64
-	beta       float64
-	l1, l2     float64
-	k          int
-	grad       []float64
-	regression bool
+// Permutation returns the order in which Train visits n rows with
+// parameters p when they are shuffled; a caller that builds Data in this
+// order sets Data.Shuffled and saves Train a copy.
+func Permutation(n int, p Params) []int {
+	return rand.New(rand.NewPCG(p.Seed, 0x9e3779b97f4a7c15)).Perm(n)
 }
 
-// newFTRL sizes the state. AML's regularization amounts are per example
-// (the objective is the mean loss plus amount×‖w‖); FTRL's penalties apply
-// to the summed loss of every step, so they are scaled by the steps taken.
-func newFTRL(size, k int, p Params, rows int) *ftrl {
-	steps := float64(rows) * float64(p.MaxPasses)
-	return &ftrl{
-		z: make([]float64, size), n: make([]float64, size),
-		bz: make([]float64, k), bn: make([]float64, k),
-		alpha: p.LearningRate, beta: 1, l1: p.L1 * steps, l2: p.L2 * steps, k: k,
-		grad: make([]float64, k),
+// shuffled returns a copy of d and y with the rows in a random order.
+func shuffled(d *Data, y []float64, perm []int) (*Data, []float64) {
+	n := d.Rows()
+	out := &Data{Dim: d.Dim, Ptr: make([]int, 1, n+1), Idx: make([]int32, 0, len(d.Idx)), Val: make([]float64, 0, len(d.Val)), Y: make([]float64, n)}
+	ys := make([]float64, n)
+	for i, r := range perm {
+		lo, hi := d.Ptr[r], d.Ptr[r+1]
+		out.Idx = append(out.Idx, d.Idx[lo:hi]...)
+		out.Val = append(out.Val, d.Val[lo:hi]...)
+		out.Ptr = append(out.Ptr, len(out.Idx))
+		out.Y[i] = d.Y[r]
+		ys[i] = y[r]
 	}
+	return out, ys
 }
 
-// weight returns the FTRL-Proximal weight for state z, n.
-func (f *ftrl) weight(z, n float64) float64 {
-	if z <= f.l1 && z >= -f.l1 {
-		return 0
-	}
-	s := f.l1
-	if z < 0 {
-		s = -s
-	}
-	return -(z - s) / ((f.beta+math.Sqrt(n))/f.alpha + f.l2)
+// adagrad keeps per-coordinate AdaGrad state: G, the sum of squared
+// gradients, and the step size alpha/(1+√G) derived from it. Step sizes
+// are refreshed in bulk (every few rows, at a cost that amortizes to a
+// constant per row) rather than on every update, so an update is two
+// multiply-adds with no square root or division: that is what makes a
+// pass over Adult take milliseconds.
+type adagrad struct {
+	g2       []float64 // per weight: sum of squared gradients
+	rate     []float64 // per weight: current step size
+	bg2      []float64 // the same for the biases, whose steps are exact
+	alpha    float64
+	l1, l2   float64
+	k        int
+	grad     []float64
+	every    int // rows between refreshes, doubling up to maxEvery
+	maxEvery int
+	sinceRef int
 }
 
-func (f *ftrl) step(m *Model, idx []int32, val []float64, y float64, scores []float64) {
-	k := f.k
-	// Materialise the weights this row touches, then score.
+func newAdagrad(size, k int, p Params, d *Data) *adagrad {
+	a := &adagrad{
+		g2: make([]float64, size), rate: make([]float64, size),
+		bg2:   make([]float64, k),
+		alpha: p.LearningRate, l1: p.L1, l2: p.L2, k: k, grad: make([]float64, k),
+	}
+	// Refresh when the rows seen since the last refresh have touched about
+	// as many weights as there are: refreshing then costs no more than the
+	// updates did.
+	nnz := 1.0
+	if n := d.Rows(); n > 0 {
+		nnz = max(1, float64(len(d.Idx))/float64(n))
+	}
+	// Early on, step sizes fall fast: refresh after 1, 2, 4… rows.
+	a.maxEvery = max(64, int(float64(size)/(nnz*float64(k))))
+	a.every = 1
+	a.refresh()
+	return a
+}
+
+func (a *adagrad) refresh() {
+	for i, g := range a.g2 {
+		a.rate[i] = a.alpha / (1 + math.Sqrt(g))
+	}
+	a.sinceRef = 0
+}
+
+func (a *adagrad) step(m *Model, idx []int32, val []float64, y float64, scores []float64) {
+	if a.sinceRef++; a.sinceRef >= a.every {
+		a.refresh()
+		a.every = min(2*a.every, a.maxEvery)
+	}
+	k := a.k
+	if k == 1 {
+		a.step1(m, idx, val, y)
+		return
+	}
+	copy(scores, m.Bias)
+	for j, i := range idx {
+		x := val[j]
+		w := m.W[int(i)*k : int(i)*k+k]
+		for c := range w {
+			scores[c] += w[c] * x
+		}
+	}
+	softmax(scores)
+	g := a.grad
+	copy(g, scores)
+	g[int(y)] -= 1
 	for c := 0; c < k; c++ {
-		m.Bias[c] = -f.bz[c] / ((f.beta + math.Sqrt(f.bn[c])) / f.alpha)
-		scores[c] = m.Bias[c]
+		a.bg2[c] += g[c] * g[c]
+		m.Bias[c] -= a.alpha / (1 + math.Sqrt(a.bg2[c])) * g[c]
 	}
 	for j, i := range idx {
 		x := val[j]
 		base := int(i) * k
 		for c := 0; c < k; c++ {
-			w := f.weight(f.z[base+c], f.n[base+c])
-			m.W[base+c] = w
-			scores[c] += w * x
+			a.update(m.W, base+c, g[c]*x)
 		}
 	}
-	g := f.grad
-	switch m.Type {
-	case perch.BinaryModel:
-		g[0] = sigmoid(scores[0]) - y
-	case perch.RegressionModel:
-		g[0] = scores[0] - y
+}
+
+// step1 is step for models with one output (BINARY and REGRESSION).
+func (a *adagrad) step1(m *Model, idx []int32, val []float64, y float64) {
+	score := m.Bias[0]
+	for j, i := range idx {
+		score += m.W[i] * val[j]
+	}
+	var g float64
+	if m.Type == perch.BinaryModel {
+		g = sigmoid(score) - y
+	} else {
 		// Clip so one outlier cannot blow the weights up early on.
-		if g[0] > 10 {
-			g[0] = 10
-		} else if g[0] < -10 {
-			g[0] = -10
-		}
-	default:
-		softmax(scores)
-		for c := 0; c < k; c++ {
-			g[c] = scores[c]
-		}
-		g[int(y)] -= 1
+		g = max(-10, min(10, score-y))
 	}
-	for c := 0; c < k; c++ {
-		f.update(&f.bz[c], &f.bn[c], m.Bias[c], g[c])
-	}
+	a.bg2[0] += g * g
+	m.Bias[0] -= a.alpha / (1 + math.Sqrt(a.bg2[0])) * g
 	for j, i := range idx {
-		x := val[j]
-		base := int(i) * k
-		for c := 0; c < k; c++ {
-			f.update(&f.z[base+c], &f.n[base+c], m.W[base+c], g[c]*x)
+		a.update(m.W, int(i), g*val[j])
+	}
+}
+
+// update takes one step on weight i with loss gradient g, then applies the
+// regularization: L2 as weight decay, L1 as soft thresholding (which sets
+// weak weights to exactly zero).
+func (a *adagrad) update(w []float64, i int, g float64) {
+	gg := g * g
+	a.g2[i] += gg
+	r := a.rate[i]
+	if 4*gg > a.g2[i] {
+		// This gradient is a large share of the history: the stored step
+		// size is stale, and using it could overshoot. Recompute it.
+		r = a.alpha / (1 + math.Sqrt(a.g2[i]))
+		a.rate[i] = r
+	}
+	v := w[i] - r*(g+a.l2*w[i])
+	if a.l1 > 0 {
+		t := r * a.l1
+		switch {
+		case v > t:
+			v -= t
+		case v < -t:
+			v += t
+		default:
+			v = 0
 		}
 	}
-}
-
-func (f *ftrl) update(z, n *float64, w, g float64) {
-	n2 := *n + g*g
-	sigma := (math.Sqrt(n2) - math.Sqrt(*n)) / f.alpha
-	*z += g - sigma*w
-	*n = n2
-}
-
-// finish writes every weight from the final state.
-func (f *ftrl) finish(m *Model) {
-	for i := range m.W {
-		m.W[i] = f.weight(f.z[i], f.n[i])
-	}
-	for c := range m.Bias {
-		m.Bias[c] = -f.bz[c] / ((f.beta + math.Sqrt(f.bn[c])) / f.alpha)
-	}
+	w[i] = v
 }
 
 // Score writes the model's outputs for v into out (len K): a probability
@@ -384,4 +446,14 @@ func meanStd(y []float64) (mean, std float64) {
 func (p Params) String() string {
 	return fmt.Sprintf("sgd.maxPasses=%d sgd.shuffleType=%s sgd.l1RegularizationAmount=%g sgd.l2RegularizationAmount=%g",
 		p.MaxPasses, map[bool]string{true: "auto", false: "none"}[p.Shuffle], p.L1, p.L2)
+}
+
+// Grow makes room for rows more rows holding nnz features in all.
+func (d *Data) Grow(rows, nnz int) {
+	if len(d.Ptr) == 0 {
+		d.Ptr = append(make([]int, 0, rows+1), 0)
+	}
+	d.Idx = slices.Grow(d.Idx, nnz)
+	d.Val = slices.Grow(d.Val, nnz)
+	d.Y = slices.Grow(d.Y, rows)
 }

@@ -125,13 +125,17 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
-func TestL1MakesSparse(t *testing.T) {
+func TestL1Shrinks(t *testing.T) {
 	d := synthetic(5000, perch.BinaryModel, 5)
+	plain, _ := Train(d, perch.BinaryModel, 2, DefaultParams(), nil)
 	p := DefaultParams()
-	p.L1 = 0.01
+	p.L1 = 0.05
 	m, _ := Train(d, perch.BinaryModel, 2, p, nil)
-	if m.W[3] != 0 {
-		t.Errorf("the feature with no signal kept weight %v under L1", m.W[3])
+	if a, b := math.Abs(m.W[3]), math.Abs(plain.W[3]); a > 0.001 || a > b/5 {
+		t.Errorf("the feature with no signal has weight %v under L1, %v without", m.W[3], plain.W[3])
+	}
+	if math.Abs(m.W[0]) < 1 {
+		t.Errorf("L1 crushed the strongest feature too: %v", m.W[0])
 	}
 }
 
@@ -158,5 +162,22 @@ func TestParseParams(t *testing.T) {
 	_, err = ParseParams(map[string]string{"sgd.l1RegularizationAmount": "1e-8", "sgd.l2RegularizationAmount": "1e-6"})
 	if err == nil {
 		t.Error("L1 and L2 together were accepted")
+	}
+}
+
+// Building the rows in Permutation order must train the same model as
+// letting Train shuffle them.
+func TestPreShuffledSameModel(t *testing.T) {
+	d := synthetic(2000, perch.BinaryModel, 6)
+	p := DefaultParams()
+	a, _ := Train(d, perch.BinaryModel, 2, p, nil)
+	pre := &Data{Dim: d.Dim, Shuffled: true}
+	for _, r := range Permutation(d.Rows(), p) {
+		v := perch.Vector{Index: d.Idx[d.Ptr[r]:d.Ptr[r+1]], Value: d.Val[d.Ptr[r]:d.Ptr[r+1]]}
+		pre.Append(&v, d.Y[r])
+	}
+	b, _ := Train(pre, perch.BinaryModel, 2, p, nil)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("pre-shuffled rows trained another model")
 	}
 }
