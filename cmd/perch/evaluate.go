@@ -10,14 +10,18 @@ import (
 )
 
 // runEvaluate: perch evaluate --model MODEL --data FILE [--schema SCHEMA] [--rearrangement JSON]
-func runEvaluate(args []string, _ io.Reader, stdout io.Writer) error {
+func runEvaluate(args []string, _ io.Reader, stdout, _ io.Writer) error {
 	fs := flag.NewFlagSet("evaluate", flag.ContinueOnError)
-	modelPath := fs.String("model", "", "model file")
-	dataPath := fs.String("data", "", "evaluation data, with the target")
-	schemaPath := fs.String("schema", "", "schema of the data (default: the model's)")
-	rearr := fs.String("rearrangement", "", "DataRearrangement JSON (or a file holding it)")
-	if _, err := parseFlags(fs, args); err != nil {
+	modelPath := fs.String("model", "", "`MODEL` file")
+	dataPath := fs.String("data", "", "evaluation data `FILE` (CSV, or .csv.gz), with the target")
+	schemaPath := fs.String("schema", "", "`SCHEMA` of the data (default: the model's)")
+	rearr := fs.String("rearrangement", "", "DataRearrangement `JSON` (or a file holding it)")
+	pos, err := parseFlags(fs, args, stdout)
+	if err != nil {
 		return err
+	}
+	if len(pos) != 0 {
+		return usagef("unexpected argument %q (usage: %s)", pos[0], commands["evaluate"].synopsis)
 	}
 	if err := need("model", *modelPath); err != nil {
 		return err
@@ -25,9 +29,9 @@ func runEvaluate(args []string, _ io.Reader, stdout io.Writer) error {
 	if err := need("data", *dataPath); err != nil {
 		return err
 	}
-	m, err := model.ReadFile(*modelPath)
+	m, err := readModel(*modelPath)
 	if err != nil {
-		return prefix(*modelPath, err)
+		return err
 	}
 	s := m.Schema
 	if *schemaPath != "" {

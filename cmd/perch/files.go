@@ -3,12 +3,17 @@ package main
 import (
 	"compress/gzip"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/perchml/perch"
 	"github.com/perchml/perch/data"
+	"github.com/perchml/perch/model"
 	"github.com/perchml/perch/recipe"
 )
 
@@ -16,7 +21,7 @@ import (
 func readSchema(path string) (*perch.Schema, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, prefix(path, err)
 	}
 	s, err := data.ParseSchema(b)
 	if err != nil {
@@ -29,7 +34,7 @@ func readSchema(path string) (*perch.Schema, error) {
 func readRecipe(path string) (*recipe.Recipe, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, prefix(path, err)
 	}
 	r, err := recipe.Parse(b)
 	if err != nil {
@@ -48,18 +53,26 @@ func rearrangement(arg string) (*data.Rearrangement, error) {
 	if !strings.HasPrefix(arg, "{") {
 		b, err := os.ReadFile(arg)
 		if err != nil {
-			return nil, err
+			return nil, prefix(arg, err)
 		}
-		arg = string(b)
+		re, err := data.ParseRearrangement(string(b))
+		if err != nil {
+			return nil, prefix(arg, err)
+		}
+		return re, nil
 	}
-	return data.ParseRearrangement(arg)
+	re, err := data.ParseRearrangement(arg)
+	if err != nil {
+		return nil, fmt.Errorf("--rearrangement: %w", err)
+	}
+	return re, nil
 }
 
 // open opens a data file, unzipping it when its name ends in .gz.
 func open(path string) (io.ReadCloser, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, prefix(path, err)
 	}
 	if !strings.HasSuffix(path, ".gz") {
 		return f, nil
@@ -75,12 +88,13 @@ func open(path string) (io.ReadCloser, error) {
 	}{z, f}, nil
 }
 
-// prefix names the file an error came from.
+// prefix names the file an error came from, once: an error from opening
+// the file already names it and is reduced to its cause.
 func prefix(path string, err error) error {
-	if e, ok := err.(*perch.Error); ok {
-		return &perch.Error{Code: e.Code, Message: path + ": " + e.Message}
+	if pe, ok := errors.AsType[*fs.PathError](err); ok && pe.Path == path {
+		return fmt.Errorf("%s: %w", path, pe.Err)
 	}
-	return &perch.Error{Code: perch.Code(err), Message: path + ": " + err.Error()}
+	return fmt.Errorf("%s: %w", path, err)
 }
 
 // writeJSON writes v indented, as every command's JSON output is.
@@ -89,4 +103,23 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
+}
+
+// readModel reads a model file.
+func readModel(path string) (*model.Model, error) {
+	m, err := model.ReadFile(path)
+	if err != nil {
+		return nil, prefix(path, err)
+	}
+	return m, nil
+}
+
+// checkOutDir checks that the directory an output file goes in exists, so
+// that a long run does not end in failing to write its result.
+func checkOutDir(path string) error {
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("--out %s: directory %s does not exist", path, dir)
+	}
+	return nil
 }

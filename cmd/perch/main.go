@@ -11,33 +11,42 @@ import (
 	"strings"
 )
 
-const usage = `perch turns structured data into predictions.
+// command is one subcommand: it parses its own flags from args, writes its
+// result to stdout and its progress and notes to stderr.
+type command struct {
+	synopsis string
+	run      func(args []string, stdin io.Reader, stdout, stderr io.Writer) error
+}
 
-Usage:
-  perch schema infer FILE [--target NAME] [--positive VALUE]
-  perch stats FILE --schema SCHEMA [--rearrangement JSON]
-  perch recipe suggest --schema SCHEMA [--data FILE]
-  perch train --data FILE --schema SCHEMA --type BINARY|MULTICLASS|REGRESSION
-              [--recipe RECIPE] [--rearrangement JSON] [--param key=value ...] --out MODEL
-  perch evaluate --model MODEL --data FILE [--schema SCHEMA] [--rearrangement JSON]
-  perch predict --model MODEL (--record key=value ... | --csv 'LINE')
-  perch batch --model MODEL --in FILE --out FILE
+// order is the order "perch help" lists the commands in.
+var order = []string{"schema", "stats", "recipe", "train", "evaluate", "predict", "batch"}
 
-Run "perch COMMAND -h" for a command's flags.
-`
+// commands is filled in by init, since printHelp reads it and the
+// commands call printHelp.
+var commands map[string]command
 
-// command is one subcommand: it parses its own flags from args and writes
-// its result to stdout.
-type command func(args []string, stdin io.Reader, stdout io.Writer) error
+func init() {
+	commands = map[string]command{
+		"schema": {"perch schema infer FILE [--target NAME] [--positive VALUE] [--sample N]", runSchema},
+		"stats":  {"perch stats FILE --schema SCHEMA [--rearrangement JSON]", runStats},
+		"recipe": {"perch recipe suggest --schema SCHEMA [--data FILE]", runRecipe},
+		"train": {"perch train --data FILE --schema SCHEMA --type BINARY|MULTICLASS|REGRESSION\n" +
+			"              [--recipe RECIPE] [--rearrangement JSON] [--param key=value ...] --out MODEL", runTrain},
+		"evaluate": {"perch evaluate --model MODEL --data FILE [--schema SCHEMA] [--rearrangement JSON]", runEvaluate},
+		"predict": {"perch predict --model MODEL (--record key=value ... | --csv 'LINE')\n" +
+			"  perch predict --model MODEL < RECORDS.jsonl", runPredict},
+		"batch": {"perch batch --model MODEL --in FILE --out FILE|- [--header true|false|auto]", runBatch},
+	}
+}
 
-var commands = map[string]command{
-	"schema":   runSchema,
-	"stats":    runStats,
-	"recipe":   runRecipe,
-	"train":    runTrain,
-	"evaluate": runEvaluate,
-	"predict":  runPredict,
-	"batch":    runBatch,
+func usage() string {
+	var b strings.Builder
+	b.WriteString("perch turns structured data into predictions.\n\nUsage:\n")
+	for _, name := range order {
+		fmt.Fprintf(&b, "  %s\n", commands[name].synopsis)
+	}
+	b.WriteString("\nRun \"perch help COMMAND\" or \"perch COMMAND -h\" for a command's flags.\n")
+	return b.String()
 }
 
 func main() {
@@ -45,25 +54,37 @@ func main() {
 }
 
 // run executes a command line and returns the exit code: 0 on success, 1
-// when the command failed, 2 when the command line itself is wrong.
+// when the command failed, 2 when the command line itself is wrong. A
+// failure is reported as one line on stderr.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(stdout, usage)
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, usage())
 		return 0
+	}
+	if args[0] == "help" {
+		if len(args) == 1 {
+			fmt.Fprint(stdout, usage())
+			return 0
+		}
+		if _, ok := commands[args[1]]; !ok {
+			fmt.Fprintf(stderr, "perch help: unknown command %q (commands: %s)\n", args[1], strings.Join(order, ", "))
+			return 2
+		}
+		args = []string{args[1], "-h"}
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "perch: unknown command %q\n%s", args[0], usage)
+		fmt.Fprintf(stderr, "perch: unknown command %q (commands: %s; run \"perch help\")\n", args[0], strings.Join(order, ", "))
 		return 2
 	}
-	err := cmd(args[1:], stdin, stdout)
+	err := cmd.run(args[1:], stdin, stdout, stderr)
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, new(usageError)):
-		fmt.Fprintf(stderr, "perch %s: %v\n", args[0], err)
+		fmt.Fprintf(stderr, "perch %s: %s\n", args[0], oneLine(err.Error()))
 		return 2
 	default:
 		fmt.Fprintf(stderr, "perch %s: %s\n", args[0], oneLine(err.Error()))
@@ -78,28 +99,32 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
-// oneLine keeps a failure to the one line the command promises.
+// oneLine keeps a failure to the one line the command promises: an error
+// that spans lines has them joined.
 func oneLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
+	var lines []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
 	}
-	return s
+	return strings.Join(lines, "; ")
 }
 
 // parseFlags parses flags that may stand before, between or after the
-// positional arguments, and returns the positionals.
-func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+// positional arguments, and returns the positionals. Asked for help (-h),
+// it prints the command's synopsis and flags to w and returns flag.ErrHelp.
+func parseFlags(fs *flag.FlagSet, args []string, w io.Writer) ([]string, error) {
 	fs.SetOutput(io.Discard)
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fs.SetOutput(os.Stderr)
-				fs.PrintDefaults()
+				printHelp(w, fs)
 				return nil, err
 			}
-			return nil, usageError{err.Error()}
+			msg := strings.Replace(err.Error(), ": -", ": --", 1)
+			return nil, usageError{fmt.Sprintf("%s (run \"perch %s -h\" for the flags)", msg, strings.Fields(fs.Name())[0])}
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -108,6 +133,24 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// printHelp writes a command's synopsis and flags, spelt with the two
+// dashes the synopsis uses.
+func printHelp(w io.Writer, fs *flag.FlagSet) {
+	name := strings.Fields(fs.Name())[0]
+	fmt.Fprintf(w, "Usage:\n  %s\n\nFlags:\n", commands[name].synopsis)
+	fs.VisitAll(func(f *flag.Flag) {
+		typ, text := flag.UnquoteUsage(f)
+		if typ != "" {
+			typ = " " + typ
+		}
+		fmt.Fprintf(w, "  --%s%s\n      %s", f.Name, typ, strings.ReplaceAll(text, "\n", "\n      "))
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+			fmt.Fprintf(w, " (default %s)", f.DefValue)
+		}
+		fmt.Fprintln(w)
+	})
 }
 
 // multi is a flag that may be given many times.

@@ -3,7 +3,10 @@ package main
 import (
 	"bufio"
 	"flag"
+	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strings"
 
 	"github.com/perchml/perch"
@@ -13,14 +16,18 @@ import (
 
 // runPredict: perch predict --model MODEL (--record key=value ... | --csv 'LINE');
 // with neither, JSON Lines records on stdin, one prediction per line.
-func runPredict(args []string, stdin io.Reader, stdout io.Writer) error {
+func runPredict(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("predict", flag.ContinueOnError)
-	modelPath := fs.String("model", "", "model file")
-	csvLine := fs.String("csv", "", "one record as a CSV line, in the schema's column order")
+	modelPath := fs.String("model", "", "`MODEL` file")
+	csvLine := fs.String("csv", "", "one record as a CSV `LINE`, in the schema's column order (the target may be left out)")
 	var record multi
-	fs.Var(&record, "record", "attribute=value (repeatable)")
-	if _, err := parseFlags(fs, args); err != nil {
+	fs.Var(&record, "record", "one attribute of the record, `name=value` (repeatable)")
+	pos, err := parseFlags(fs, args, stdout)
+	if err != nil {
 		return err
+	}
+	if len(pos) != 0 {
+		return usagef("unexpected argument %q (give a record with --record or --csv, or JSON Lines on stdin)", pos[0])
 	}
 	if err := need("model", *modelPath); err != nil {
 		return err
@@ -28,9 +35,9 @@ func runPredict(args []string, stdin io.Reader, stdout io.Writer) error {
 	if *csvLine != "" && len(record) > 0 {
 		return usagef("give --record or --csv, not both")
 	}
-	m, err := model.ReadFile(*modelPath)
+	m, err := readModel(*modelPath)
 	if err != nil {
-		return prefix(*modelPath, err)
+		return err
 	}
 	p, err := model.Compile(m)
 	if err != nil {
@@ -70,6 +77,11 @@ func runPredict(args []string, stdin io.Reader, stdout io.Writer) error {
 	for i, a := range m.Schema.Attributes {
 		names[i] = a.Name
 	}
+	if f, ok := stdin.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			fmt.Fprintln(stderr, "reading records as JSON Lines, one object a line; end with Ctrl-D (or give --record or --csv)")
+		}
+	}
 	rd := data.NewJSONLReader(stdin, names, data.Options{})
 	for {
 		fields, err := rd.Read()
@@ -77,7 +89,7 @@ func runPredict(args []string, stdin io.Reader, stdout io.Writer) error {
 			return nil
 		}
 		if err != nil {
-			return err
+			return prefix("stdin", err)
 		}
 		p.Predict(fields, &pred)
 		if err := emit(); err != nil {
@@ -87,7 +99,7 @@ func runPredict(args []string, stdin io.Reader, stdout io.Writer) error {
 }
 
 // csvRecord parses one CSV line in schema order. The target may be left
-// off the end, since a record to predict seldom has it.
+// out, since a record to predict seldom has it.
 func csvRecord(s *perch.Schema, line string) ([]string, error) {
 	names := make([]string, len(s.Attributes))
 	for i, a := range s.Attributes {
@@ -104,10 +116,13 @@ func csvRecord(s *perch.Schema, line string) ([]string, error) {
 	n, t := len(s.Attributes), s.Target()
 	switch {
 	case len(fields) == n:
-	case len(fields) == n-1 && t == n-1:
-		fields = append(fields, "")
+	case len(fields) == n-1 && t >= 0:
+		fields = slices.Insert(fields, t, "")
+	case t >= 0:
+		return nil, perch.Errorf(perch.EInvalid, "--csv has %d fields, want %d without the target or %d with it (%s)",
+			len(fields), n-1, n, strings.Join(names, ","))
 	default:
-		return nil, perch.Errorf(perch.EInvalid, "--csv has %d fields, the model's schema has %d (%s)", len(fields), n, strings.Join(names, ","))
+		return nil, perch.Errorf(perch.EInvalid, "--csv has %d fields, want %d (%s)", len(fields), n, strings.Join(names, ","))
 	}
 	return fields, nil
 }

@@ -8,15 +8,22 @@ import (
 )
 
 // runRecipe: perch recipe suggest --schema SCHEMA [--data FILE]
-func runRecipe(args []string, _ io.Reader, stdout io.Writer) error {
+func runRecipe(args []string, _ io.Reader, stdout, _ io.Writer) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		args = append([]string{"suggest"}, args...)
+	}
 	if len(args) == 0 || args[0] != "suggest" {
-		return usagef("usage: perch recipe suggest --schema SCHEMA [--data FILE]")
+		return usagef("usage: %s", commands["recipe"].synopsis)
 	}
 	fs := flag.NewFlagSet("recipe suggest", flag.ContinueOnError)
-	schemaPath := fs.String("schema", "", "AML data schema JSON file")
-	dataPath := fs.String("data", "", "data file whose statistics refine the suggestion")
-	if _, err := parseFlags(fs, args[1:]); err != nil {
+	schemaPath := fs.String("schema", "", "`SCHEMA` file: the AML data schema (JSON)")
+	dataPath := fs.String("data", "", "data `FILE` whose statistics refine the suggestion")
+	pos, err := parseFlags(fs, args[1:], stdout)
+	if err != nil {
 		return err
+	}
+	if len(pos) != 0 {
+		return usagef("unexpected argument %q (usage: %s)", pos[0], commands["recipe"].synopsis)
 	}
 	if err := need("schema", *schemaPath); err != nil {
 		return err

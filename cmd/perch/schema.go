@@ -8,20 +8,26 @@ import (
 )
 
 // runSchema: perch schema infer FILE [--target NAME] [--positive VALUE]
-func runSchema(args []string, _ io.Reader, stdout io.Writer) error {
+func runSchema(args []string, _ io.Reader, stdout, _ io.Writer) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		args = append([]string{"infer"}, args...)
+	}
 	if len(args) == 0 || args[0] != "infer" {
-		return usagef("usage: perch schema infer FILE [--target NAME] [--positive VALUE]")
+		return usagef("usage: %s", commands["schema"].synopsis)
 	}
 	fs := flag.NewFlagSet("schema infer", flag.ContinueOnError)
-	target := fs.String("target", "", "attribute to predict")
-	positive := fs.String("positive", "", "for a two-valued target that is not 1/0, yes/no…: the value that means 1 (default: the less frequent)")
-	rows := fs.Int("sample", 0, "rows to read for inference (0: 10000)")
-	pos, err := parseFlags(fs, args[1:])
+	target := fs.String("target", "", "`NAME` of the attribute to predict")
+	positive := fs.String("positive", "", "for a two-valued target that is not 1/0, yes/no…: the `VALUE` that means 1 (default: the less frequent)")
+	rows := fs.Int("sample", 0, "`N` rows to read for inference (0: 10000)")
+	pos, err := parseFlags(fs, args[1:], stdout)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("usage: perch schema infer FILE [--target NAME]")
+		return usagef("usage: %s", commands["schema"].synopsis)
+	}
+	if *rows < 0 {
+		return usagef("--sample %d: want a number of rows ≥ 0", *rows)
 	}
 	f, err := open(pos[0])
 	if err != nil {

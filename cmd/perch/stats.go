@@ -8,16 +8,16 @@ import (
 )
 
 // runStats: perch stats FILE --schema SCHEMA [--rearrangement JSON]
-func runStats(args []string, _ io.Reader, stdout io.Writer) error {
+func runStats(args []string, _ io.Reader, stdout, _ io.Writer) error {
 	fs := flag.NewFlagSet("stats", flag.ContinueOnError)
-	schemaPath := fs.String("schema", "", "AML data schema JSON file")
-	rearr := fs.String("rearrangement", "", "DataRearrangement JSON (or a file holding it)")
-	pos, err := parseFlags(fs, args)
+	schemaPath := fs.String("schema", "", "`SCHEMA` file: the AML data schema (JSON)")
+	rearr := fs.String("rearrangement", "", "DataRearrangement `JSON` (or a file holding it)")
+	pos, err := parseFlags(fs, args, stdout)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("usage: perch stats FILE --schema SCHEMA")
+		return usagef("usage: %s", commands["stats"].synopsis)
 	}
 	if err := need("schema", *schemaPath); err != nil {
 		return err

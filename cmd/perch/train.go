@@ -5,30 +5,44 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/perchml/perch"
 	"github.com/perchml/perch/data"
 	"github.com/perchml/perch/learn"
+	"github.com/perchml/perch/learn/sgd"
 	"github.com/perchml/perch/recipe"
 )
 
+// trainParams are the training parameters --param accepts, as "perch
+// train -h" lists them and as a mistyped key is matched against.
+var trainParams = []string{
+	"sgd.maxPasses", "sgd.shuffleType", "sgd.l1RegularizationAmount", "sgd.l2RegularizationAmount",
+	"sgd.maxMLModelSizeInBytes", "sgd.learningRate", "seed", "algorithm",
+}
+
 // runTrain: perch train --data FILE --schema SCHEMA --type TYPE [--recipe R]
 // [--rearrangement JSON] [--param key=value ...] --out MODEL
-func runTrain(args []string, _ io.Reader, stdout io.Writer) error {
+func runTrain(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
-	dataPath := fs.String("data", "", "training data (CSV, or .csv.gz)")
-	schemaPath := fs.String("schema", "", "AML data schema JSON file")
-	typ := fs.String("type", "", "model type: BINARY, MULTICLASS or REGRESSION")
-	recipePath := fs.String("recipe", "", "AML recipe JSON file (default: the suggested recipe)")
-	rearr := fs.String("rearrangement", "", "DataRearrangement JSON (or a file holding it)")
-	out := fs.String("out", "", "model file to write")
+	dataPath := fs.String("data", "", "training data `FILE` (CSV, or .csv.gz)")
+	schemaPath := fs.String("schema", "", "`SCHEMA` file: the AML data schema (JSON)")
+	typ := fs.String("type", "", "model `TYPE`: BINARY, MULTICLASS or REGRESSION")
+	recipePath := fs.String("recipe", "", "`RECIPE` file: an AML recipe (JSON; default: the suggested recipe)")
+	rearr := fs.String("rearrangement", "", "DataRearrangement `JSON` (or a file holding it)")
+	out := fs.String("out", "", "`MODEL` file to write")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	var params multi
-	fs.Var(&params, "param", "training parameter key=value (repeatable), e.g. sgd.maxPasses=10")
-	if _, err := parseFlags(fs, args); err != nil {
+	fs.Var(&params, "param", "training parameter `key=value` (repeatable), e.g. sgd.maxPasses=10; the keys:\n"+
+		strings.Join(trainParams[:4], ", ")+",\n"+strings.Join(trainParams[4:], ", "))
+	pos, err := parseFlags(fs, args, stdout)
+	if err != nil {
 		return err
+	}
+	if len(pos) != 0 {
+		return usagef("unexpected argument %q (usage: %s)", pos[0], strings.Join(strings.Fields(commands["train"].synopsis), " "))
 	}
 	for _, f := range [][2]string{{"data", *dataPath}, {"schema", *schemaPath}, {"type", *typ}, {"out", *out}} {
 		if err := need(f[0], f[1]); err != nil {
@@ -43,14 +57,28 @@ func runTrain(args []string, _ io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkParams(kv); err != nil {
+		return err
+	}
+	if err := checkOutDir(*out); err != nil {
+		return err
+	}
+	// Everything that can be checked without the data is checked before
+	// it is read, so a mistake costs no loading time.
 	s, err := readSchema(*schemaPath)
 	if err != nil {
 		return err
+	}
+	if err := data.ValidateTarget(s, mt); err != nil {
+		return prefix(*schemaPath, err)
 	}
 	var rc *recipe.Recipe
 	if *recipePath != "" {
 		if rc, err = readRecipe(*recipePath); err != nil {
 			return err
+		}
+		if _, err := recipe.Compile(rc, s); err != nil {
+			return prefix(*recipePath, err)
 		}
 	}
 	re, err := rearrangement(*rearr)
@@ -62,19 +90,84 @@ func runTrain(args []string, _ io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return prefix(*dataPath, err)
 	}
-	bar := newProgress(os.Stderr, *quiet)
+	bar := newProgress(stderr, *quiet)
 	m, err := learn.Train(t, learn.Options{Type: mt, Recipe: rc, Params: kv, Progress: bar.update})
 	bar.done()
 	if err != nil {
 		return err
 	}
 	if err := m.WriteFile(*out); err != nil {
-		return err
+		return fmt.Errorf("writing the model: %w", err)
 	}
-	fmt.Fprintf(os.Stderr, "trained %s %s model on %d rows (%d skipped: target missing or invalid), %d features, in %s: %s\n",
-		m.Type, m.Algorithm, m.Training.Rows, m.Training.InvalidRows, m.Training.Features,
+	skipped := ""
+	if n := m.Training.InvalidRows; n > 0 {
+		skipped = fmt.Sprintf(" (%d more skipped: target missing or invalid)", n)
+	}
+	fmt.Fprintf(stderr, "trained %s %s model on %d rows%s, %d features, in %s: %s\n",
+		m.Type, strings.ToUpper(m.Algorithm), m.Training.Rows, skipped, m.Training.Features,
 		time.Since(start).Round(time.Millisecond), *out)
 	return nil
+}
+
+// checkParams checks the training parameters, one key at a time in sorted
+// order so that the first mistake is the one reported, and suggests the
+// parameter a mistyped key was meant to be.
+func checkParams(kv map[string]string) error {
+	keys := make([]string, 0, len(kv))
+	for k := range kv {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if _, err := sgd.ParseParams(map[string]string{k: kv[k]}); err != nil {
+			msg := "--param " + strings.TrimPrefix(err.Error(), "parameter ")
+			if near := nearest(k, trainParams); near != "" && !slices.Contains(trainParams, k) {
+				msg += "; did you mean " + near + "?"
+			}
+			return usagef("%s", msg)
+		}
+	}
+	if _, err := sgd.ParseParams(kv); err != nil {
+		return usagef("%v", err)
+	}
+	return nil
+}
+
+// nearest returns the candidate closest to s when it is close enough to be
+// a slip of the keyboard, or "".
+func nearest(s string, candidates []string) string {
+	best, bestD := "", 4
+	for _, c := range candidates {
+		d := editDistance(strings.ToLower(s), strings.ToLower(c))
+		if strings.EqualFold("sgd."+s, c) {
+			d = 0
+		}
+		if d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			sub := prev[j-1]
+			if a[i-1] != b[j-1] {
+				sub++
+			}
+			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // progress draws a bar on a terminal and stays silent elsewhere.
@@ -84,9 +177,13 @@ type progress struct {
 	drawn bool
 }
 
-func newProgress(f *os.File, quiet bool) *progress {
-	st, err := f.Stat()
-	return &progress{w: f, on: !quiet && err == nil && st.Mode()&os.ModeCharDevice != 0}
+func newProgress(w io.Writer, quiet bool) *progress {
+	on := false
+	if f, ok := w.(*os.File); ok && !quiet {
+		st, err := f.Stat()
+		on = err == nil && st.Mode()&os.ModeCharDevice != 0
+	}
+	return &progress{w: w, on: on}
 }
 
 func (p *progress) update(stage string, done, total int) {
