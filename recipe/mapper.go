@@ -445,12 +445,54 @@ func bin(edges []float64, x float64) int {
 // strconv, whose error would allocate.
 func parseNumber(s string) (float64, bool) {
 	s = strings.TrimSpace(s)
+	if x, ok := simpleDecimal(s); ok {
+		return x, true
+	}
 	if !decimal(s) && !strings.HasPrefix(strings.TrimLeft(s, "+-"), "0x") && !strings.HasPrefix(strings.TrimLeft(s, "+-"), "0X") {
 		return 0, false
 	}
 	x, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
 		return 0, false
+	}
+	return x, true
+}
+
+// pow10 are the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+// simpleDecimal parses the common case, an optional minus sign and at most
+// 15 digits with an optional point, without strconv: the digits form an
+// exact integer and dividing by an exact power of ten rounds once, so the
+// result is the one strconv.ParseFloat gives. Anything else is left to it.
+func simpleDecimal(s string) (float64, bool) {
+	i, neg := 0, false
+	if len(s) > 0 && s[0] == '-' {
+		neg, i = true, 1
+	}
+	var mant uint64
+	digits, frac, point := 0, 0, false
+	for ; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case '0' <= c && c <= '9':
+			mant = mant*10 + uint64(c-'0')
+			digits++
+			if point {
+				frac++
+			}
+		case c == '.' && !point:
+			point = true
+		default:
+			return 0, false
+		}
+	}
+	if digits == 0 || digits > 15 {
+		return 0, false
+	}
+	x := float64(mant) / pow10[frac]
+	if neg {
+		x = -x
 	}
 	return x, true
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -745,5 +746,32 @@ func TestAdultData(t *testing.T) {
 	m := mustFit(t, `{"outputs":["quantile_bin(capital_gain, 10)"]}`, s, train)
 	if got := m.outs[0].edges[0]; len(got) < 6 || got[0] != 57 {
 		t.Errorf("capital_gain edges = %v, want 6 or more starting at 57", got)
+	}
+}
+
+func TestSimpleDecimalMatchesStrconv(t *testing.T) {
+	for _, s := range []string{"0", "-0", "1", "39", "108435", "0.9962", "-3.25", "123456789012345", "0.00000000000001", "7.", ".5", "1.2345678901234"} {
+		got, ok := simpleDecimal(s)
+		want, err := strconv.ParseFloat(s, 64)
+		if !ok || err != nil || got != want {
+			t.Errorf("%q: got %v %v, strconv %v %v", s, got, ok, want, err)
+		}
+	}
+	for _, s := range []string{"", "-", ".", "1e5", "1234567890123456", "1.2.3", "+1", "0x10", " 1"} {
+		if _, ok := simpleDecimal(s); ok {
+			t.Errorf("%q: took the fast path", s)
+		}
+	}
+}
+
+func TestSimpleDecimalRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 200000; i++ {
+		s := strconv.FormatFloat(rng.Float64()*math.Pow(10, float64(rng.IntN(12))), 'f', rng.IntN(8), 64)
+		got, ok := simpleDecimal(s)
+		want, _ := strconv.ParseFloat(s, 64)
+		if ok && got != want {
+			t.Fatalf("%q: got %v, strconv %v", s, got, want)
+		}
 	}
 }
