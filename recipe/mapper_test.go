@@ -9,10 +9,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"strconv"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
