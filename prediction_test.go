@@ -1,0 +1,46 @@
+package perch
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestPredictionJSON(t *testing.T) {
+	for _, c := range []struct {
+		p    Prediction
+		want string
+	}{
+		{Prediction{Type: BinaryModel, Algorithm: "SGD", Label: "1", Scores: []Score{{"1", 0.75}}, Original: ">50K"},
+			`{"predictedLabel":"1","predictedScores":{"1":0.75},"details":{"PredictiveModelType":"BINARY","Algorithm":"SGD"},"predictedOriginalLabel":">50K"}`},
+		{Prediction{Type: MulticlassModel, Algorithm: "SGD", Label: "b", Scores: []Score{{"a", 0.25}, {"b", 0.75}}},
+			`{"predictedLabel":"b","predictedScores":{"a":0.25,"b":0.75},"details":{"PredictiveModelType":"MULTICLASS","Algorithm":"SGD"}}`},
+		{Prediction{Type: RegressionModel, Algorithm: "SGD", Value: 5.5, Invalid: []string{"age"}},
+			`{"predictedValue":5.5,"predictedScores":{},"details":{"PredictiveModelType":"REGRESSION","Algorithm":"SGD"},"invalidAttributes":["age"]}`},
+	} {
+		b, err := json.Marshal(&c.p)
+		if err != nil || string(b) != c.want {
+			t.Errorf("got %s %v\nwant %s", b, err, c.want)
+		}
+	}
+}
+
+// FuzzAppendJSONString checks the hand-written string encoder against
+// encoding/json: the same value must come back.
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain", `q"uote`, "back\\slash", "\x00\x1f\n\r\t", "<=50K & >", "\u2028\u2029", "\xff\xfe bad utf8", "日本語"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b := AppendJSONString(nil, s)
+		var got string
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("%q encoded as invalid JSON %s: %v", s, b, err)
+		}
+		want, _ := json.Marshal(s)
+		var w string
+		json.Unmarshal(want, &w)
+		if got != w {
+			t.Fatalf("%q: decodes to %q, encoding/json's to %q", s, got, w)
+		}
+	})
+}
