@@ -17,9 +17,12 @@ func TestPredictionJSON(t *testing.T) {
 		{Prediction{Type: RegressionModel, Algorithm: "SGD", Value: 5.5, Invalid: []string{"age"}},
 			`{"predictedValue":5.5,"predictedScores":{},"details":{"PredictiveModelType":"REGRESSION","Algorithm":"SGD"},"invalidAttributes":["age"]}`},
 	} {
-		b, err := json.Marshal(&c.p)
-		if err != nil || string(b) != c.want {
-			t.Errorf("got %s %v\nwant %s", b, err, c.want)
+		if b := c.p.AppendJSON(nil); string(b) != c.want {
+			t.Errorf("got %s\nwant %s", b, c.want)
+		}
+		var v map[string]any
+		if b, err := json.Marshal(&c.p); err != nil || json.Unmarshal(b, &v) != nil {
+			t.Errorf("json.Marshal: %s %v", b, err)
 		}
 	}
 }
