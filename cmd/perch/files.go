@@ -61,11 +61,7 @@ func rearrangement(arg string) (*data.Rearrangement, error) {
 		}
 		return re, nil
 	}
-	re, err := data.ParseRearrangement(arg)
-	if err != nil {
-		return nil, fmt.Errorf("--rearrangement: %w", err)
-	}
-	return re, nil
+	return data.ParseRearrangement(arg)
 }
 
 // open opens a data file, unzipping it when its name ends in .gz.
