@@ -2,7 +2,11 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"io"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/perchml/perch/data"
 	"github.com/perchml/perch/learn"
@@ -10,7 +14,7 @@ import (
 )
 
 // runEvaluate: perch evaluate --model MODEL --data FILE [--schema SCHEMA] [--rearrangement JSON]
-func runEvaluate(args []string, _ io.Reader, stdout, _ io.Writer) error {
+func runEvaluate(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("evaluate", flag.ContinueOnError)
 	modelPath := fs.String("model", "", "`MODEL` file")
 	dataPath := fs.String("data", "", "evaluation data `FILE` (CSV, or .csv.gz), with the target")
@@ -55,5 +59,27 @@ func runEvaluate(args []string, _ io.Reader, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(stdout, ev)
+	if err := writeJSON(stdout, ev); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "evaluated %s model on %d records (%d invalid):%s\n", ev.Type, ev.Records, ev.InvalidRecords, metricSummary(ev))
+	return nil
+}
+
+// metricSummary lists AML's metrics of an evaluation, " Name value" each.
+func metricSummary(ev *learn.Evaluation) string {
+	keys := make([]string, 0, len(ev.PerformanceMetrics.Properties))
+	for k := range ev.PerformanceMetrics.Properties {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		v := ev.PerformanceMetrics.Properties[k]
+		if x, err := strconv.ParseFloat(v, 64); err == nil {
+			v = strconv.FormatFloat(x, 'g', 4, 64)
+		}
+		fmt.Fprintf(&b, " %s %s", k, v)
+	}
+	return b.String()
 }

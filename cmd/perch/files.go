@@ -74,6 +74,13 @@ func open(path string) (io.ReadCloser, error) {
 		return f, nil
 	}
 	z, err := gzip.NewReader(f)
+	if err == io.EOF {
+		// An empty file holds no records, as an empty CSV file does.
+		return struct {
+			io.Reader
+			io.Closer
+		}{strings.NewReader(""), f}, nil
+	}
 	if err != nil {
 		f.Close()
 		return nil, prefix(path, err)
@@ -89,6 +96,9 @@ func open(path string) (io.ReadCloser, error) {
 func prefix(path string, err error) error {
 	if pe, ok := errors.AsType[*fs.PathError](err); ok && pe.Path == path {
 		return fmt.Errorf("%s: %w", path, pe.Err)
+	}
+	if strings.HasPrefix(err.Error(), path+": ") {
+		return err
 	}
 	return fmt.Errorf("%s: %w", path, err)
 }

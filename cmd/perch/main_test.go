@@ -202,6 +202,9 @@ func TestTrainEvaluateAdult(t *testing.T) {
 	if ev.Records != 16281 || ev.InvalidRecords != 0 {
 		t.Errorf("%d records (%d invalid), want 16281 (0)", ev.Records, ev.InvalidRecords)
 	}
+	if !strings.HasPrefix(r.stderr, "evaluated BINARY model on 16281 records (0 invalid): BinaryAUC 0.9") || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("stderr: %q", r.stderr)
+	}
 	t.Logf("Adult test AUC %.4f", auc)
 }
 
@@ -544,5 +547,39 @@ func TestProgressBar(t *testing.T) {
 	p.done()
 	if b.Len() != 0 {
 		t.Errorf("a bar drawn off a terminal: %q", b.String())
+	}
+}
+
+func TestGzipInput(t *testing.T) {
+	a := adult(t)
+	dir := t.TempDir()
+	gz, err := examples.FS.ReadFile("adult/test.csv.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	test := write(t, filepath.Join(dir, "test.csv.gz"), string(gz))
+	r := mustRun(t, "", "schema", "infer", test, "--target", "income")
+	if !strings.Contains(r.stdout, `"positiveValue": ">50K"`) {
+		t.Errorf("schema of the gzipped file:\n%s", r.stdout)
+	}
+	r = mustRun(t, "", "evaluate", "--model", a.model, "--data", test)
+	if !strings.HasPrefix(r.stderr, "evaluated BINARY model on 16281 records") {
+		t.Errorf("stderr: %q", r.stderr)
+	}
+	r = mustRun(t, "", "batch", "--model", a.model, "--in", test, "--out", "-")
+	if n := strings.Count(r.stdout, "\n"); n != 16282 {
+		t.Errorf("%d lines, want a header and 16281 rows", n)
+	}
+
+	empty := write(t, filepath.Join(dir, "empty.csv.gz"), "")
+	checkFailure(t, cli("", "schema", "infer", empty), 1, empty+": no records")
+	checkFailure(t, cli("", "train", "--data", empty, "--schema", a.schema, "--type", "BINARY", "--out", filepath.Join(dir, "m")), 1, empty+": no records")
+	checkFailure(t, cli("", "batch", "--model", a.model, "--in", empty, "--out", "-"), 1, empty+": input is empty")
+
+	// Not gzip at all: the file is named once.
+	bad := write(t, filepath.Join(dir, "bad.csv.gz"), "age,income\n")
+	r = cli("", "train", "--data", bad, "--schema", a.schema, "--type", "BINARY", "--out", filepath.Join(dir, "m"))
+	if r.code != 1 || strings.Count(r.stderr, bad) != 1 || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 	}
 }
