@@ -60,6 +60,9 @@ func runBatch(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		if err := checkOutDir(*out); err != nil {
 			return err
 		}
+		if err := notSameFile(*out, *in, *modelPath); err != nil {
+			return err
+		}
 		if f, err = os.Create(*out + ".tmp"); err != nil {
 			return fmt.Errorf("--out: %w", err)
 		}

@@ -121,7 +121,7 @@ func TestTargetNotInSchema(t *testing.T) {
 	none = write(t, filepath.Join(dir, "none.schema"), strings.Replace(noTarget, `,
   "positiveValue": ">50K"`, ``, 1))
 	r = cli("", "train", "--data", a.train, "--schema", none, "--type", "BINARY", "--out", filepath.Join(dir, "m"))
-	checkFailure(t, r, 1, none+`: schema: no targetAttributeName; a BINARY model needs a BINARY target`)
+	checkFailure(t, r, 1, none+`: the schema names no targetAttributeName to predict (perch schema infer FILE --target NAME writes one)`)
 
 	r = cli("", "train", "--data", a.train, "--schema", a.schema, "--type", "MULTICLASS", "--out", filepath.Join(dir, "m"))
 	checkFailure(t, r, 1, a.schema+`: schema: target "income" is BINARY; a MULTICLASS model needs a CATEGORICAL target`)
@@ -223,6 +223,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"recipe", "suggest"}, `--schema is required`},
 		{[]string{"predict", "--model", a.model, "--csv", adultCSV, "--record", "age=1"}, `give --record or --csv, not both`},
 		{[]string{"batch", "--model", a.model, "--in", a.test, "--out", "-", "--header", "maybe"}, `--header "maybe": want true, false or auto`},
+		{[]string{"train", "--data", a.train, "--schema", a.schema, "--type", "BINARY", "--out", a.train}, "--out " + a.train + " is also an input; writing it would destroy it"},
+		{[]string{"batch", "--model", a.model, "--in", a.test, "--out", a.test}, "--out " + a.test + " is also an input; writing it would destroy it"},
 	} {
 		start := time.Now()
 		r := cli("", c.args...)

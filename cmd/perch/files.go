@@ -129,3 +129,18 @@ func checkOutDir(path string) error {
 	}
 	return nil
 }
+
+// notSameFile refuses an output path that is one of the inputs, which
+// writing the output would destroy.
+func notSameFile(out string, inputs ...string) error {
+	o, err := os.Stat(out)
+	if err != nil {
+		return nil
+	}
+	for _, in := range inputs {
+		if i, err := os.Stat(in); err == nil && in != "" && os.SameFile(o, i) {
+			return usagef("--out %s is also an input; writing it would destroy it", out)
+		}
+	}
+	return nil
+}

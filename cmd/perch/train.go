@@ -63,11 +63,17 @@ func runTrain(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err := checkOutDir(*out); err != nil {
 		return err
 	}
+	if err := notSameFile(*out, *dataPath, *schemaPath, *recipePath); err != nil {
+		return err
+	}
 	// Everything that can be checked without the data is checked before
 	// it is read, so a mistake costs no loading time.
 	s, err := readSchema(*schemaPath)
 	if err != nil {
 		return err
+	}
+	if s.TargetAttributeName == "" {
+		return fmt.Errorf("%s: the schema names no targetAttributeName to predict (perch schema infer FILE --target NAME writes one)", *schemaPath)
 	}
 	if err := data.ValidateTarget(s, mt); err != nil {
 		return prefix(*schemaPath, err)
