@@ -255,7 +255,9 @@ func TestPredictBadRecords(t *testing.T) {
 	checkFailure(t, cli("", "predict", "--model", a.model, "--csv", adultCSV+", >50K, extra"), 1,
 		"--csv has 16 fields, want 14 without the target or 15 with it (age,workclass,fnlwgt,education,education_num,marital_status,occupation,relationship,race,sex,capital_gain,capital_loss,hours_per_week,native_country,income)")
 	checkFailure(t, cli("", "predict", "--model", a.model, "--record", "salary=10"), 1,
-		`--record salary: the model has no attribute "salary"`)
+		`--record salary: the model has no attribute "salary" (attributes: age, workclass, fnlwgt, education, education_num, marital_status, occupation, relationship, race, sex, capital_gain, capital_loss, hours_per_week, native_country, income)`)
+	checkFailure(t, cli("", "predict", "--model", a.model, "--csv", `22, "Local-gov`), 1,
+		`--csv: line 1, attribute "workclass" (column 2): quoted field is not closed`)
 
 	// JSON Lines: the records before the bad line are predicted, then the
 	// bad line is named.

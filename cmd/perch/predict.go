@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -65,18 +66,16 @@ func runPredict(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		if err != nil {
 			return err
 		}
-		for k := range kv {
+		for _, k := range slices.Sorted(maps.Keys(kv)) {
 			if m.Schema.Index(k) < 0 {
-				return perch.Errorf(perch.EInvalid, "--record %s: the model has no attribute %q", k, k)
+				return perch.Errorf(perch.EInvalid, "--record %s: the model has no attribute %q (attributes: %s)",
+					k, k, strings.Join(attributeNames(m.Schema), ", "))
 			}
 		}
 		p.PredictRecord(perch.Record(kv), &pred)
 		return emit()
 	}
-	names := make([]string, len(m.Schema.Attributes))
-	for i, a := range m.Schema.Attributes {
-		names[i] = a.Name
-	}
+	names := attributeNames(m.Schema)
 	if f, ok := stdin.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
 			fmt.Fprintln(stderr, "reading records as JSON Lines, one object a line; end with Ctrl-D (or give --record or --csv)")
@@ -101,17 +100,14 @@ func runPredict(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 // csvRecord parses one CSV line in schema order. The target may be left
 // out, since a record to predict seldom has it.
 func csvRecord(s *perch.Schema, line string) ([]string, error) {
-	names := make([]string, len(s.Attributes))
-	for i, a := range s.Attributes {
-		names[i] = a.Name
-	}
+	names := attributeNames(s)
 	rd := data.NewCSVReader(strings.NewReader(line), data.Options{Names: names, Fields: -1})
 	fields, err := rd.Read()
 	if err == io.EOF {
 		return nil, usagef("--csv is empty")
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("--csv: %w", err)
 	}
 	n, t := len(s.Attributes), s.Target()
 	switch {
@@ -125,4 +121,13 @@ func csvRecord(s *perch.Schema, line string) ([]string, error) {
 		return nil, perch.Errorf(perch.EInvalid, "--csv has %d fields, want %d (%s)", len(fields), n, strings.Join(names, ","))
 	}
 	return fields, nil
+}
+
+// attributeNames lists a schema's attributes in column order.
+func attributeNames(s *perch.Schema) []string {
+	names := make([]string, len(s.Attributes))
+	for i, a := range s.Attributes {
+		names[i] = a.Name
+	}
+	return names
 }
