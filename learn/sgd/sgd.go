@@ -10,6 +10,7 @@ package sgd
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -41,8 +42,9 @@ func DefaultParams() Params {
 // any other unknown key is an error, so a typo is not silently ignored.
 func ParseParams(kv map[string]string) (Params, error) {
 	p := DefaultParams()
-	for k, v := range kv {
-		v = strings.TrimSpace(v)
+	// Keys in order, so that of two mistakes the same one is reported.
+	for _, k := range slices.Sorted(maps.Keys(kv)) {
+		v := strings.TrimSpace(kv[k])
 		bad := func(want string) error {
 			return perch.Errorf(perch.EInvalid, "parameter %s: %q is not %s", k, v, want)
 		}
