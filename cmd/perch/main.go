@@ -19,7 +19,7 @@ type command struct {
 }
 
 // order is the order "perch help" lists the commands in.
-var order = []string{"schema", "stats", "recipe", "train", "evaluate", "predict", "batch"}
+var order = []string{"quickstart", "schema", "stats", "recipe", "train", "evaluate", "predict", "batch"}
 
 // commands is filled in by init, since printHelp reads it and the
 // commands call printHelp.
@@ -27,9 +27,10 @@ var commands map[string]command
 
 func init() {
 	commands = map[string]command{
-		"schema": {"perch schema infer FILE [--target NAME] [--positive VALUE] [--sample N]", runSchema},
-		"stats":  {"perch stats FILE --schema SCHEMA [--rearrangement JSON]", runStats},
-		"recipe": {"perch recipe suggest --schema SCHEMA [--data FILE]", runRecipe},
+		"quickstart": {"perch quickstart [--data-dir DIR]", runQuickstart},
+		"schema":     {"perch schema infer FILE [--target NAME] [--positive VALUE] [--sample N]", runSchema},
+		"stats":      {"perch stats FILE --schema SCHEMA [--rearrangement JSON]", runStats},
+		"recipe":     {"perch recipe suggest --schema SCHEMA [--data FILE]", runRecipe},
 		"train": {"perch train --data FILE --schema SCHEMA --type BINARY|MULTICLASS|REGRESSION\n" +
 			"              [--recipe RECIPE] [--rearrangement JSON] [--param key=value ...] --out MODEL", runTrain},
 		"evaluate": {"perch evaluate --model MODEL --data FILE [--schema SCHEMA] [--rearrangement JSON]", runEvaluate},
