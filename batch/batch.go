@@ -1,16 +1,19 @@
 // Package batch predicts every record of a CSV stream and writes AML's
 // batch-prediction columns. Input is cut into chunks at record boundaries;
 // chunks are parsed and predicted on every core and written back in order,
-// so the output has one row per input row, in the same order.
+// so the output has one row per input record, in the same order.
+//
+// Records are read as data.CSVReader reads them: the same fields, missing
+// values, blank lines, size limit and errors, with errors naming lines of
+// the whole input.
 package batch
 
 import (
 	"bufio"
-	"bytes"
-	"errors"
 	"io"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/perchml/perch"
@@ -65,17 +68,10 @@ func Columns(m *model.Model) []string {
 	return cols
 }
 
-type chunk struct {
-	seq   int
-	line  int // line number of the chunk's first line
-	in    []byte
-	out   []byte
-	res   Result
-	ready chan struct{}
-}
-
 // Run reads CSV records from r, predicts each with p, and writes a CSV of
-// predictions with a header line to w.
+// predictions with a header line to w. A record that cannot be read gets
+// empty columns and is counted in Result.Invalid; a header that does not
+// match the model's schema, or a read or write error, ends the run.
 func Run(p *model.Predictor, r io.Reader, w io.Writer, opt Options) (Result, error) {
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
@@ -84,36 +80,33 @@ func Run(p *model.Predictor, r io.Reader, w io.Writer, opt Options) (Result, err
 		opt.ChunkBytes = 1 << 20
 	}
 	m := p.Model()
-	br := bufio.NewReaderSize(r, 1<<16)
-	bw := bufio.NewWriterSize(w, 1<<16)
-	line := 1
+	sh := newShared(p, opt)
+	sp := newSplitter(r, opt.ChunkBytes, perch.MaxRecordBytes, &sh.inPool)
 	if opt.Header {
-		h, err := readRecordBytes(br)
-		if err != nil && !(errors.Is(err, io.EOF) && len(h) > 0) {
-			if errors.Is(err, io.EOF) {
-				return Result{}, perch.Errorf(perch.EInvalid, "input is empty")
-			}
+		h, line, err := sp.header()
+		if err != nil {
 			return Result{}, err
 		}
-		if err := checkHeader(h, m.Schema); err != nil {
+		if err := checkHeader(h, line, m.Schema); err != nil {
 			return Result{}, err
 		}
-		line += bytes.Count(h, []byte{'\n'})
 	}
+	bw := bufio.NewWriterSize(w, 64<<10)
 	writeHeader(bw, m)
 
-	// Chunks flow reader → workers → writer; the writer waits on each
+	// Chunks flow splitter → workers → writer; the writer waits on each
 	// chunk in sequence, so output order is input order.
 	work := make(chan *chunk, opt.Workers)
 	order := make(chan *chunk, opt.Workers*2)
+	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := 0; i < opt.Workers; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pr := newPredictRun(p, opt)
+			wk := newWorker(sh)
 			for c := range work {
-				pr.process(c)
+				wk.process(c)
 				close(c.ready)
 			}
 		}()
@@ -122,22 +115,26 @@ func Run(p *model.Predictor, r io.Reader, w io.Writer, opt Options) (Result, err
 	go func() {
 		defer close(work)
 		defer close(order)
-		seq := 0
 		for {
-			in, err := readChunk(br, opt.ChunkBytes)
-			if len(in) > 0 {
-				c := &chunk{seq: seq, line: line, in: in, ready: make(chan struct{})}
-				line += bytes.Count(in, []byte{'\n'})
-				seq++
-				order <- c
-				work <- c
-			}
+			c, err := sp.next()
 			if err != nil {
-				if !errors.Is(err, io.EOF) {
+				if err != io.EOF {
 					readErr = err
 				}
 				return
 			}
+			c.ready = make(chan struct{})
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			select {
+			case order <- c:
+			case <-stop:
+				return
+			}
+			work <- c
 		}
 	}()
 	var res Result
@@ -152,15 +149,18 @@ func Run(p *model.Predictor, r io.Reader, w io.Writer, opt Options) (Result, err
 			}
 		}
 		if writeErr == nil {
-			_, writeErr = bw.Write(c.out)
+			if _, writeErr = bw.Write(c.out); writeErr != nil {
+				close(stop)
+			}
 		}
+		sh.putOut(c.out)
 	}
 	wg.Wait()
-	if readErr != nil {
-		return res, readErr
-	}
 	if writeErr != nil {
 		return res, writeErr
+	}
+	if readErr != nil {
+		return res, readErr
 	}
 	return res, bw.Flush()
 }
@@ -175,199 +175,283 @@ func writeHeader(w *bufio.Writer, m *model.Model) {
 	w.WriteByte('\n')
 }
 
-func checkHeader(h []byte, s *perch.Schema) error {
-	rd := data.NewCSVReader(bytes.NewReader(h), data.Options{Fields: -1, Missing: []string{}})
-	names, err := rd.Read()
+// checkHeader checks the header record h, which began on line line, against
+// the schema's attribute names.
+func checkHeader(h string, line int, s *perch.Schema) error {
+	rd, off := subReader(h, line, data.Options{Header: true, Fields: -1})
+	names, err := rd.Header()
 	if err != nil {
-		return perch.Errorf(perch.EInvalid, "header: %v", err)
+		return perch.Errorf(perch.EInvalid, "header: %s", globalError(err, off))
 	}
 	if len(names) != len(s.Attributes) {
-		return perch.Errorf(perch.EInvalid, "line 1: header has %d columns, the model's schema has %d", len(names), len(s.Attributes))
+		return perch.Errorf(perch.EInvalid, "line %d: header has %d columns, the model's schema has %d", line, len(names), len(s.Attributes))
 	}
 	for i, n := range names {
 		if n != s.Attributes[i].Name {
-			return perch.Errorf(perch.EInvalid, "line 1: header column %d is %q, the model's schema says %q", i+1, n, s.Attributes[i].Name)
+			return perch.Errorf(perch.EInvalid, "line %d: header column %d is %q, the model's schema says %q", line, i+1, n, s.Attributes[i].Name)
 		}
 	}
 	return nil
 }
 
-// readRecordBytes reads one record: up to a newline outside quotes.
-func readRecordBytes(br *bufio.Reader) ([]byte, error) {
-	var rec []byte
-	quoted := false
-	for {
-		b, err := br.ReadSlice('\n')
-		rec = append(rec, b...)
-		quoted = quoteState(quoted, b)
-		if err == bufio.ErrBufferFull || (err == nil && quoted) {
-			continue
-		}
-		return rec, err
+// subReader returns a reader of text, the records of the input from line
+// line on, and what to add to its line numbers to make them the input's.
+// A reader drops a byte order mark where its input starts, which only the
+// input's first line may have, so other text starting with one is read
+// after a blank line.
+func subReader(text string, line int, opt data.Options) (*data.CSVReader, int) {
+	off := line - 1
+	if line > 1 && strings.HasPrefix(text, bom) {
+		text = "\n" + text
+		off--
 	}
+	return data.NewCSVReader(strings.NewReader(text), opt), off
 }
 
-// readChunk reads about size bytes, ending at a newline that is not inside
-// a quoted field, so every chunk holds whole records.
-func readChunk(br *bufio.Reader, size int) ([]byte, error) {
-	buf := make([]byte, 0, size+4096)
-	quoted := false
-	for {
-		b, err := br.ReadSlice('\n')
-		buf = append(buf, b...)
-		quoted = quoteState(quoted, b)
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err != nil {
-			return buf, err
-		}
-		if !quoted && len(buf) >= size {
-			return buf, nil
-		}
+// globalError returns err's message with its line made a line of the whole
+// input, off lines after the reader's.
+func globalError(err error, off int) string {
+	if pe, ok := err.(*data.ParseError); ok {
+		e := *pe
+		e.Line += off
+		return e.Error()
 	}
+	return err.Error()
 }
 
-// quoteState returns whether a quoted field is still open after b, given
-// that one was open before it. Doubled quotes toggle twice, so counting
-// quote bytes is enough.
-func quoteState(open bool, b []byte) bool {
-	for {
-		i := bytes.IndexByte(b, '"')
-		if i < 0 {
-			return open
-		}
-		open = !open
-		b = b[i+1:]
-	}
+// shared is what a run's workers share.
+type shared struct {
+	p       *model.Predictor
+	m       *model.Model
+	opt     Options
+	names   []string
+	missing []string // markers read as missing, besides ""
+	target  int
+	rowID   int
+	width   int
+	blank   []byte // the output of a record that could not be read
+	inPool  sync.Pool
+	outPool sync.Pool
 }
 
-// predictRun is one worker's reusable state.
-type predictRun struct {
-	p      *model.Predictor
-	m      *model.Model
-	opt    Options
-	pred   perch.Prediction
-	target int
-	rowID  int
-	width  int
-	blank  []byte // the output of a record that could not be read
-}
-
-func newPredictRun(p *model.Predictor, opt Options) *predictRun {
+func newShared(p *model.Predictor, opt Options) *shared {
 	m := p.Model()
-	pr := &predictRun{p: p, m: m, opt: opt, target: m.Schema.Target(), rowID: -1, width: p.Width()}
-	if m.Schema.RowID != nil {
-		pr.rowID = m.Schema.Index(*m.Schema.RowID)
+	sh := &shared{p: p, m: m, opt: opt, target: m.Schema.Target(), rowID: -1, width: p.Width()}
+	for _, a := range m.Schema.Attributes {
+		sh.names = append(sh.names, a.Name)
 	}
-	n := len(Columns(m))
-	pr.blank = append(bytes.Repeat([]byte{','}, n-1), '\n')
-	return pr
+	missing := opt.Missing
+	if missing == nil {
+		missing = data.DefaultMissing
+	}
+	for _, v := range missing {
+		if v != "" {
+			sh.missing = append(sh.missing, v)
+		}
+	}
+	if m.Schema.RowID != nil && *m.Schema.RowID != "" {
+		sh.rowID = m.Schema.Index(*m.Schema.RowID)
+	}
+	if n := len(Columns(m)); n > 1 {
+		sh.blank = append([]byte(strings.Repeat(",", n-1)), '\n')
+	} else {
+		sh.blank = []byte("\"\"\n") // not a blank line, which readers skip
+	}
+	return sh
 }
 
-func (pr *predictRun) process(c *chunk) {
-	rd := data.NewCSVReader(bytes.NewReader(c.in), data.Options{Fields: -1, Missing: pr.opt.Missing})
-	out := make([]byte, 0, len(c.in)/2+64)
+func (sh *shared) getOut(size int) []byte {
+	if b, ok := sh.outPool.Get().(*[]byte); ok && cap(*b) >= size {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, size)
+}
+
+func (sh *shared) putOut(b []byte) {
+	if cap(b) > 0 {
+		sh.outPool.Put(&b)
+	}
+}
+
+// worker is one worker's reusable state.
+type worker struct {
+	*shared
+	fields []string
+	scores []float64
+}
+
+func newWorker(sh *shared) *worker {
+	return &worker{shared: sh, fields: make([]string, sh.width), scores: make([]float64, max(sh.m.Linear.K, 1))}
+}
+
+// process reads, predicts and writes the records of c.
+func (wk *worker) process(c *chunk) {
+	if c.tooLong {
+		c.out = append(wk.getOut(len(wk.blank)), wk.blank...)
+		wk.fail(c, &data.ParseError{Line: c.line, Err: errTooLong}, 0)
+		return
+	}
+	s := string(c.in)
+	in := c.in
+	wk.inPool.Put(&in)
+	c.in = nil
+	out := wk.getOut(len(s)/3 + 256)
+	line := c.line
+	for p := 0; p < len(s); {
+		l, next := s[p:], len(s)
+		if i := strings.IndexByte(l, '\n'); i >= 0 {
+			l, next = l[:i], p+i+1
+		}
+		l = strings.TrimSuffix(l, "\r")
+		if line == 1 {
+			l = strings.TrimPrefix(l, bom)
+		}
+		if wk.split(l) {
+			c.res.Records++
+			out = wk.appendRow(out, wk.fields)
+			p, line = next, line+1
+			continue
+		}
+		if blank(l) {
+			p, line = next, line+1
+			continue
+		}
+		// A record with quotes or errors: the reader's own.
+		end, lines := recordEnd(s, p, line)
+		out = wk.slow(c, out, s[p:end], line)
+		p, line = end, line+lines
+	}
+	c.out = out
+}
+
+// split splits a line that has no quotes and is not over the size limit
+// into wk.fields, trimmed, with missing values as "", as data.CSVReader
+// does. It reports false for any other line, and for one that does not
+// have the schema's number of fields.
+func (wk *worker) split(l string) bool {
+	if len(l) > perch.MaxRecordBytes || strings.IndexByte(l, '"') >= 0 || blank(l) {
+		return false
+	}
+	f := wk.fields
+	n := 0
+	for {
+		if n == len(f) {
+			return false
+		}
+		v := l
+		i := strings.IndexByte(l, ',')
+		if i >= 0 {
+			v = l[:i]
+		}
+		v = trimSpace(v)
+		if v != "" {
+			for _, m := range wk.missing {
+				if v == m {
+					v = ""
+					break
+				}
+			}
+		}
+		f[n] = v
+		n++
+		if i < 0 {
+			return n == len(f)
+		}
+		l = l[i+1:]
+	}
+}
+
+// slow reads the records of text, which began on line line, with a
+// data.CSVReader.
+func (wk *worker) slow(c *chunk, out []byte, text string, line int) []byte {
+	rd, off := subReader(text, line, data.Options{Fields: wk.width, Names: wk.names, Missing: wk.opt.Missing})
 	for {
 		fields, err := rd.Read()
 		if err == io.EOF {
-			break
-		}
-		c.res.Records++
-		if err == nil && len(fields) != pr.width {
-			err = perch.Errorf(perch.EInvalid, "record has %d fields, want %d", len(fields), pr.width)
+			return out
 		}
 		if err != nil {
-			c.res.Invalid++
-			if len(c.res.Errors) < maxErrors {
-				c.res.Errors = append(c.res.Errors, "line "+strconv.Itoa(c.line+rd.Line()-1)+": "+trimLine(err.Error()))
-			}
-			out = append(out, pr.blank...)
-			var pe *data.ParseError
-			if errors.As(err, &pe) || perch.Code(err) == perch.EInvalid {
-				continue
-			}
-			break
+			out = append(out, wk.blank...)
+			wk.fail(c, err, off)
+			continue
 		}
-		pr.p.Predict(fields, &pr.pred)
-		out = pr.appendRow(out, fields)
+		c.res.Records++
+		out = wk.appendRow(out, fields)
 	}
-	c.out = out
-	c.in = nil
 }
 
-// trimLine drops a reader's own "line N" prefix: the chunk's reader counts
-// lines from the chunk, and the caller names the line in the whole input.
-func trimLine(msg string) string {
-	if len(msg) > 5 && msg[:5] == "line " {
-		for i := 5; i < len(msg); i++ {
-			if msg[i] == ':' || msg[i] == ',' {
-				j := i + 1
-				for j < len(msg) && msg[j] == ' ' {
-					j++
-				}
-				return msg[j:]
-			}
-			if msg[i] < '0' || msg[i] > '9' {
-				break
-			}
-		}
+// fail counts a record that could not be read.
+func (wk *worker) fail(c *chunk, err error, off int) {
+	c.res.Records++
+	c.res.Invalid++
+	if len(c.res.Errors) < maxErrors {
+		c.res.Errors = append(c.res.Errors, globalError(err, off))
 	}
-	return msg
 }
 
-func (pr *predictRun) appendRow(b []byte, fields []string) []byte {
-	pred := &pr.pred
-	switch pr.m.Type {
+// appendRow predicts fields and writes the output row. The label is chosen
+// as model.Predictor.Predict chooses it; Score alone skips the checks of
+// numeric values that the output has no column for.
+func (wk *worker) appendRow(b []byte, fields []string) []byte {
+	sc := wk.scores
+	wk.p.Score(fields, sc)
+	switch wk.m.Type {
 	case perch.BinaryModel:
-		b = append(b, pred.Label...)
+		c := 0
+		if sc[0] >= wk.m.ScoreThreshold {
+			c = 1
+		}
+		b = append(b, wk.m.Classes[c]...)
 		b = append(b, ',')
-		b = AppendScore(b, pred.Scores[0].Value)
+		b = AppendScore(b, sc[0])
 	case perch.MulticlassModel:
-		for i, s := range pred.Scores {
+		for i, v := range sc {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = AppendScore(b, s.Value)
+			b = AppendScore(b, v)
 		}
 	default:
-		b = AppendScore(b, pred.Value)
+		b = AppendScore(b, sc[0])
 	}
-	if pr.target >= 0 {
+	if wk.target >= 0 {
 		b = append(b, ',')
-		b = appendCSV(b, fields[pr.target])
+		b = appendCSV(b, fields[wk.target])
 	}
-	if pr.rowID >= 0 {
+	if wk.rowID >= 0 {
 		b = append(b, ',')
-		b = appendCSV(b, fields[pr.rowID])
+		b = appendCSV(b, fields[wk.rowID])
 	}
 	return append(b, '\n')
 }
 
-// AppendScore writes x the way AML's batch output did: seven significant
-// digits in scientific notation with a bare exponent (8.944209E-1).
+// AppendScore writes x the way AML's batch output did: the shortest
+// decimal that reads back as the same float32, in scientific notation with
+// a bare exponent (8.944209E-1, 1E0, 5E-7).
 func AppendScore(b []byte, x float64) []byte {
-	start := len(b)
-	b = strconv.AppendFloat(b, x, 'E', -1, 32)
+	var tmp [32]byte
+	s := strconv.AppendFloat(tmp[:0], x, 'E', -1, 32)
+	e := len(s) - 1
+	for e >= 0 && s[e] != 'E' {
+		e--
+	}
+	if e < 0 || e+2 >= len(s) { // NaN, ±Inf
+		return append(b, s...)
+	}
 	// strconv writes E-01 or E+00; AML wrote E-1 and E0.
-	e := bytes.LastIndexByte(b[start:], 'E')
-	if e < 0 {
-		return b
+	b = append(b, s[:e+1]...)
+	if s[e+1] == '-' {
+		b = append(b, '-')
 	}
-	e += start + 1
-	j := e
-	if b[j] == '+' {
-		b = append(b[:j], b[j+1:]...)
-	} else if b[j] == '-' {
-		j++
+	d := s[e+2:]
+	for len(d) > 1 && d[0] == '0' {
+		d = d[1:]
 	}
-	for j < len(b)-1 && b[j] == '0' {
-		b = append(b[:j], b[j+1:]...)
-	}
-	return b
+	return append(b, d...)
 }
 
-// appendCSV writes s as a CSV field, quoting it when it needs quotes.
+// appendCSV writes s as a CSV field, quoting it when a reader would not
+// read it back as s.
 func appendCSV(b []byte, s string) []byte {
 	if !needsQuote(s) {
 		return append(b, s...)
@@ -389,5 +473,30 @@ func needsQuote(s string) bool {
 			return true
 		}
 	}
-	return s != "" && (s[0] == ' ' || s[len(s)-1] == ' ')
+	return s != "" && (isSpace(s[0]) || isSpace(s[len(s)-1]))
+}
+
+const bom = "\xEF\xBB\xBF"
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' }
+
+func trimSpace(s string) string {
+	for len(s) > 0 && isSpace(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && isSpace(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// blank reports whether a line holds no record: it is empty or only
+// spaces and tabs.
+func blank[T string | []byte](l T) bool {
+	for i := 0; i < len(l); i++ {
+		if !isSpace(l[i]) {
+			return false
+		}
+	}
+	return true
 }
