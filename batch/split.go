@@ -233,7 +233,7 @@ func (s *splitter) boundary(record bool) {
 		return
 	}
 	s.cut, s.cutLine = s.pos, s.line
-	if s.cut >= s.size {
+	if s.cut >= s.size && !s.wantHeader {
 		s.emit(s.cut, s.cut)
 	}
 }
