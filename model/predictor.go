@@ -1,11 +1,11 @@
 package model
 
 import (
-	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/perchml/perch"
+	"github.com/perchml/perch/recipe"
 )
 
 // Predictor is a model compiled for prediction. It is safe for concurrent
@@ -81,7 +81,7 @@ func (p *Predictor) predict(fields []string, out *perch.Prediction, sc *scratch)
 	out.Label = ""
 	for i, ok := range p.numeric {
 		if ok && i < len(fields) && fields[i] != "" {
-			if _, err := strconv.ParseFloat(fields[i], 64); err != nil {
+			if _, ok := recipe.ParseNumber(fields[i]); !ok {
 				out.Invalid = append(out.Invalid, p.names[i])
 			}
 		}

@@ -443,6 +443,10 @@ func bin(edges []float64, x float64) int {
 // parseNumber reads a NUMERIC value. Anything that is not a finite number
 // counts as missing. Values that are not decimal numbers are kept away from
 // strconv, whose error would allocate.
+// ParseNumber reads a NUMERIC value the way a Mapper does: a finite
+// decimal number, surrounding spaces allowed. Anything else is missing.
+func ParseNumber(s string) (float64, bool) { return parseNumber(s) }
+
 func parseNumber(s string) (float64, bool) {
 	s = strings.TrimSpace(s)
 	if x, ok := simpleDecimal(s); ok {
