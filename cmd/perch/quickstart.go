@@ -27,7 +27,7 @@ const foundingRecord = "22, Local-gov, 108435, Masters, 14, Married-civ-spouse, 
 func runQuickstart(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fl := flag.NewFlagSet("quickstart", flag.ContinueOnError)
 	dir := fl.String("data-dir", envOr("PERCH_DATA_DIR", "perch-data"), "`DIR` for the example's files (env PERCH_DATA_DIR)")
-	if pos, err := parseFlags(fl, args, stderr); err != nil {
+	if pos, err := parseFlags(fl, args, stdout); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
