@@ -2,6 +2,7 @@ package learn
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -161,21 +162,9 @@ func TestWine(t *testing.T) {
 	if f1 < 0.155*0.97 {
 		t.Errorf("MulticlassAvgFScore %.4f, want ≥ %.4f", f1, 0.155*0.97)
 	}
-	if want := []string{"3", "4", "5", "6", "7", "8", "9"}; !equal(m.Classes, want) {
+	if want := []string{"3", "4", "5", "6", "7", "8", "9"}; !slices.Equal(m.Classes, want) {
 		t.Errorf("classes %v, want %v (numeric order)", m.Classes, want)
 	}
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestSameSeedSameBytes(t *testing.T) {
