@@ -321,6 +321,23 @@ func (a *adagrad) step1(m *Model, idx []int32, val []float64, y float64) {
 	}
 	a.bg2[0] += g * g
 	m.Bias[0] -= a.alpha / (1 + math.Sqrt(a.bg2[0])) * g
+	if a.l1 == 0 && a.l2 == 0 {
+		// The default: no regularization, so the loop is the bare step.
+		w, g2, rate := m.W, a.g2, a.rate
+		for j, i := range idx {
+			gi := g * val[j]
+			gg := gi * gi
+			n := g2[i] + gg
+			g2[i] = n
+			r := rate[i]
+			if 4*gg > n {
+				r = a.alpha / (1 + math.Sqrt(n))
+				rate[i] = r
+			}
+			w[i] -= r * gi
+		}
+		return
+	}
 	for j, i := range idx {
 		a.update(m.W, int(i), g*val[j])
 	}
