@@ -1,0 +1,351 @@
+// Package objects is perch's object store: datasets, model files, batch
+// outputs and pipeline inboxes, kept in a local directory (file://) or in
+// any S3-compatible store (s3://), through gocloud.dev/blob.
+//
+// Keys are slash-separated paths relative to the bucket. Writes are atomic:
+// a reader sees either the old object or the whole new one, never part of
+// one.
+package objects
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/fileblob"
+	"gocloud.dev/gcerrors"
+
+	"github.com/perchml/perch"
+)
+
+// defaultPageSize is the number of objects List asks for at a time, S3's
+// own maximum.
+const defaultPageSize = 1000
+
+// Bucket is an open object store.
+type Bucket struct {
+	b        *blob.Bucket
+	url      string
+	local    bool // file://: stranded temporary files are hidden from List
+	pageSize int
+}
+
+// Attrs describes one object.
+type Attrs struct {
+	Key     string
+	Size    int64
+	ModTime time.Time
+	// ETag changes whenever the object does; pipelines key on it to tell a
+	// new version from one already seen.
+	ETag string
+}
+
+// Open opens the bucket named by rawURL:
+//
+//	file:///abs/dir      a local directory, created if missing
+//	/abs/dir, rel/dir    the same, as a plain path
+//	s3://bucket?endpoint=http://host:9000&region=us-east-1&use_path_style=true
+//
+// An s3:// URL takes the query parameters of gocloud.dev/blob/s3blob;
+// credentials come from the standard AWS environment variables and files.
+func Open(ctx context.Context, rawURL string) (*Bucket, error) {
+	if rawURL == "" {
+		return nil, perch.Errorf(perch.EInvalid, "objects: empty bucket URL")
+	}
+	if !strings.Contains(rawURL, "://") {
+		return openDir(rawURL, rawURL)
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, perch.Errorf(perch.EInvalid, "objects: bad bucket URL %q: %v", rawURL, err)
+	}
+	switch u.Scheme {
+	case "file":
+		if u.Host != "" && u.Host != "localhost" {
+			return nil, perch.Errorf(perch.EInvalid, "objects: bad bucket URL %q: a file URL has no host (file:///abs/dir)", rawURL)
+		}
+		if len(u.Query()) > 0 {
+			return nil, perch.Errorf(perch.EInvalid, "objects: bad bucket URL %q: a file URL takes no query parameters", rawURL)
+		}
+		if u.Path == "" || !strings.HasPrefix(u.Path, "/") {
+			return nil, perch.Errorf(perch.EInvalid, "objects: bad bucket URL %q: the path must be absolute", rawURL)
+		}
+		return openDir(rawURL, filepath.FromSlash(u.Path))
+	case "s3":
+		return openS3(ctx, rawURL, u)
+	}
+	return nil, perch.Errorf(perch.EInvalid, "objects: bad bucket URL %q: scheme must be file or s3", rawURL)
+}
+
+func openDir(rawURL, dir string) (*Bucket, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, perch.Errorf(perch.EInvalid, "objects: bad bucket path %q: %v", rawURL, err)
+	}
+	b, err := fileblob.OpenBucket(abs, &fileblob.Options{
+		CreateDir: true,
+		// No sidecar files: the directory holds exactly the objects, so
+		// files dropped in by other programs look like any other object.
+		Metadata: fileblob.MetadataDontWrite,
+		// Temporary files go next to their target, so the final rename
+		// never crosses file systems and stays atomic.
+		NoTempDir: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("objects: open %s: %w", abs, err)
+	}
+	return &Bucket{b: b, url: "file://" + filepath.ToSlash(abs), local: true, pageSize: defaultPageSize}, nil
+}
+
+// Close releases the bucket's resources.
+func (b *Bucket) Close() error { return b.b.Close() }
+
+// ValidKey returns an EInvalid error unless key is a clean relative path:
+// not empty, no leading slash, no empty, "." or ".." segment.
+func ValidKey(key string) error {
+	if key == "" {
+		return perch.Errorf(perch.EInvalid, "objects: empty object key")
+	}
+	if err := validPath(key); err != nil {
+		return err
+	}
+	if strings.HasSuffix(key, "/") {
+		return perch.Errorf(perch.EInvalid, "objects: object key %q ends with a slash", key)
+	}
+	return nil
+}
+
+// validPath checks what a key and a list prefix have in common; a prefix
+// may end with a slash.
+func validPath(p string) error {
+	if !utf8.ValidString(p) {
+		return perch.Errorf(perch.EInvalid, "objects: object key %q is not valid UTF-8", p)
+	}
+	if strings.HasPrefix(p, "/") {
+		return perch.Errorf(perch.EInvalid, "objects: object key %q starts with a slash", p)
+	}
+	segs := strings.Split(strings.TrimSuffix(p, "/"), "/")
+	for _, s := range segs {
+		switch s {
+		case "":
+			return perch.Errorf(perch.EInvalid, "objects: object key %q has an empty segment", p)
+		case ".", "..":
+			return perch.Errorf(perch.EInvalid, "objects: object key %q has a %q segment", p, s)
+		}
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f {
+			return perch.Errorf(perch.EInvalid, "objects: object key %q has a control character", p)
+		}
+	}
+	return nil
+}
+
+// NewReader opens the object for reading; ENotFound when it is absent.
+func (b *Bucket) NewReader(ctx context.Context, key string) (io.ReadCloser, error) {
+	if err := ValidKey(key); err != nil {
+		return nil, err
+	}
+	r, err := b.b.NewReader(ctx, key, nil)
+	if err != nil {
+		return nil, b.fail("read", key, err)
+	}
+	return r, nil
+}
+
+// ReadAll returns the whole object.
+func (b *Bucket) ReadAll(ctx context.Context, key string) ([]byte, error) {
+	if err := ValidKey(key); err != nil {
+		return nil, err
+	}
+	data, err := b.b.ReadAll(ctx, key)
+	if err != nil {
+		return nil, b.fail("read", key, err)
+	}
+	return data, nil
+}
+
+// Write stores everything r yields as the object key, replacing any
+// object there. The object appears only once r is exhausted and all of it
+// is stored; if r or the store fails, the old object, if any, is left as
+// it was.
+func (b *Bucket) Write(ctx context.Context, key string, r io.Reader, contentType string) error {
+	if err := ValidKey(key); err != nil {
+		return err
+	}
+	// Cancelling the writer's context is how gocloud aborts a write.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if contentType == "" {
+		contentType = "application/octet-stream"
+	}
+	w, err := b.b.NewWriter(wctx, key, &blob.WriterOptions{ContentType: contentType})
+	if err != nil {
+		return b.fail("write", key, err)
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		cancel()
+		_ = w.Close()
+		return b.fail("write", key, err)
+	}
+	if err := w.Close(); err != nil {
+		return b.fail("write", key, err)
+	}
+	return nil
+}
+
+// Attributes returns the object's size, modification time and ETag;
+// ENotFound when it is absent.
+func (b *Bucket) Attributes(ctx context.Context, key string) (Attrs, error) {
+	if err := ValidKey(key); err != nil {
+		return Attrs{}, err
+	}
+	a, err := b.b.Attributes(ctx, key)
+	if err != nil {
+		return Attrs{}, b.fail("stat", key, err)
+	}
+	return Attrs{Key: key, Size: a.Size, ModTime: a.ModTime, ETag: a.ETag}, nil
+}
+
+// Exists reports whether the object is there.
+func (b *Bucket) Exists(ctx context.Context, key string) (bool, error) {
+	if err := ValidKey(key); err != nil {
+		return false, err
+	}
+	ok, err := b.b.Exists(ctx, key)
+	if err != nil {
+		return false, b.fail("stat", key, err)
+	}
+	return ok, nil
+}
+
+// Delete removes the object; ENotFound when it is absent.
+func (b *Bucket) Delete(ctx context.Context, key string) error {
+	if err := ValidKey(key); err != nil {
+		return err
+	}
+	if err := b.b.Delete(ctx, key); err != nil {
+		return b.fail("delete", key, err)
+	}
+	return nil
+}
+
+// tempName matches the temporary files fileblob writes next to their
+// target; one is left behind only when the process dies mid-write.
+var tempName = regexp.MustCompile(`\.[0-9a-f]{1,16}\.tmp$`)
+
+// List returns every object whose key starts with prefix, in key order.
+// A prefix is matched byte for byte: "in" matches "in/a.csv" and "inbox".
+func (b *Bucket) List(ctx context.Context, prefix string) ([]Attrs, error) {
+	if prefix != "" {
+		if err := validPath(prefix); err != nil {
+			return nil, err
+		}
+	}
+	var out []Attrs
+	opts := &blob.ListOptions{Prefix: prefix}
+	token := blob.FirstPageToken
+	for {
+		page, next, err := b.b.ListPage(ctx, token, b.pageSize, opts)
+		if err != nil {
+			return nil, b.fail("list", prefix, err)
+		}
+		for _, o := range page {
+			if o.IsDir || (b.local && tempName.MatchString(o.Key)) {
+				continue
+			}
+			out = append(out, Attrs{Key: o.Key, Size: o.Size, ModTime: o.ModTime, ETag: etag(o)})
+		}
+		if len(next) == 0 {
+			break
+		}
+		token = next
+	}
+	// A directory walk is not in key order ("a/b" comes before "a.b").
+	slices.SortFunc(out, func(x, y Attrs) int { return strings.Compare(x.Key, y.Key) })
+	return out, nil
+}
+
+// etag returns the listed object's ETag where the driver exposes one.
+func etag(o *blob.ListObject) string {
+	var s3o interface{ GetETag() *string }
+	if o.As(&s3o) {
+		if p := s3o.GetETag(); p != nil {
+			return *p
+		}
+	}
+	return ""
+}
+
+// fail turns a store error into a perch error naming the object.
+func (b *Bucket) fail(op, key string, err error) error {
+	var pe *perch.Error
+	if errors.As(err, &pe) {
+		return err
+	}
+	switch gcerrors.Code(err) {
+	case gcerrors.NotFound:
+		return perch.Errorf(perch.ENotFound, "objects: %s/%s not found", b.url, key)
+	case gcerrors.InvalidArgument:
+		return perch.Errorf(perch.EInvalid, "objects: %s %s/%s: %v", op, b.url, key, err)
+	case gcerrors.PermissionDenied:
+		return perch.Errorf(perch.EForbidden, "objects: %s %s/%s: %v", op, b.url, key, err)
+	case gcerrors.Canceled:
+		return fmt.Errorf("objects: %s %s/%s: %w", op, b.url, key, context.Canceled)
+	case gcerrors.DeadlineExceeded:
+		return fmt.Errorf("objects: %s %s/%s: %w", op, b.url, key, context.DeadlineExceeded)
+	}
+	return fmt.Errorf("objects: %s %s/%s: %w", op, b.url, key, err)
+}
+
+// ParseURL splits the URL of one object, as APIs that take a single
+// location give it (AML's DataLocationS3), into its bucket URL and key:
+//
+//	s3://bucket/in/a.csv?region=x  ->  s3://bucket?region=x, in/a.csv
+//	file:///srv/data/a.csv         ->  file:///srv/data, a.csv
+//	/srv/data/a.csv                ->  file:///srv/data, a.csv
+//
+// A URL that names no object gives an empty key, which every method
+// rejects as EInvalid.
+func ParseURL(u string) (bucketURL, key string) {
+	if !strings.Contains(u, "://") {
+		abs, err := filepath.Abs(u)
+		if err != nil || u == "" {
+			return "", ""
+		}
+		u = "file://" + filepath.ToSlash(abs)
+	}
+	p, err := url.Parse(u)
+	if err != nil {
+		return "", ""
+	}
+	switch p.Scheme {
+	case "file":
+		i := strings.LastIndex(p.Path, "/")
+		if i < 0 {
+			return "", ""
+		}
+		dir, key := p.Path[:i], p.Path[i+1:]
+		if dir == "" {
+			dir = "/"
+		}
+		bu := url.URL{Scheme: "file", Path: dir, RawQuery: p.RawQuery}
+		if p.Host == "localhost" {
+			bu.Host = p.Host
+		}
+		return bu.String(), key
+	default:
+		key := strings.TrimPrefix(p.Path, "/")
+		bu := url.URL{Scheme: p.Scheme, Host: p.Host, RawQuery: p.RawQuery}
+		return bu.String(), key
+	}
+}
