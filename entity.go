@@ -1,0 +1,190 @@
+package perch
+
+import (
+	"context"
+	"time"
+)
+
+// Status is where an entity is in AML's lifecycle: created PENDING, then
+// INPROGRESS while its job runs, then COMPLETED or FAILED; DELETED marks an
+// entity that stays readable but is no longer used.
+type Status string
+
+// The entity statuses of AML.
+const (
+	StatusPending    Status = "PENDING"
+	StatusInProgress Status = "INPROGRESS"
+	StatusCompleted  Status = "COMPLETED"
+	StatusFailed     Status = "FAILED"
+	StatusDeleted    Status = "DELETED"
+)
+
+// Valid reports whether s is one of the five statuses.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusPending, StatusInProgress, StatusCompleted, StatusFailed, StatusDeleted:
+		return true
+	}
+	return false
+}
+
+// Done reports whether s is final for the entity's job: a job never moves
+// an entity out of COMPLETED, FAILED or DELETED.
+func (s Status) Done() bool {
+	return s == StatusCompleted || s == StatusFailed || s == StatusDeleted
+}
+
+// Meta holds the fields every entity has.
+type Meta struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Status    Status    `json:"status"`
+	Message   string    `json:"message,omitempty"` // why the entity FAILED
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	// StartedAt is set when the entity enters INPROGRESS, FinishedAt when
+	// it reaches COMPLETED or FAILED.
+	StartedAt  *time.Time        `json:"startedAt,omitempty"`
+	FinishedAt *time.Time        `json:"finishedAt,omitempty"`
+	ComputeMS  int64             `json:"computeTime,omitempty"` // approximate CPU milliseconds spent
+	Tags       map[string]string `json:"tags,omitempty"`
+}
+
+// DataSource describes a data file (or a prefix of files) and how to read
+// it.
+type DataSource struct {
+	Meta
+	DataURL           string  `json:"dataUrl"`
+	Schema            *Schema `json:"schema,omitempty"`
+	Rearrangement     string  `json:"rearrangement,omitempty"` // AML's DataRearrangement JSON
+	ComputeStatistics bool    `json:"computeStatistics"`
+	StatisticsURL     string  `json:"statisticsUrl,omitempty"`
+	SizeBytes         int64   `json:"sizeBytes,omitempty"`
+	Records           int64   `json:"records,omitempty"`
+}
+
+// EndpointStatus is the state of a model's real-time endpoint.
+type EndpointStatus string
+
+// The real-time endpoint statuses of AML. NONE means no endpoint, or a
+// deleted one.
+const (
+	EndpointNone     EndpointStatus = "NONE"
+	EndpointReady    EndpointStatus = "READY"
+	EndpointUpdating EndpointStatus = "UPDATING"
+	EndpointFailed   EndpointStatus = "FAILED"
+)
+
+// Endpoint is a model's real-time endpoint.
+type Endpoint struct {
+	Status                EndpointStatus `json:"status"`
+	URL                   string         `json:"url,omitempty"`
+	PeakRequestsPerSecond int            `json:"peakRequestsPerSecond"`
+	CreatedAt             *time.Time     `json:"createdAt,omitempty"`
+}
+
+// MLModel is a model trained from a data source.
+type MLModel struct {
+	Meta
+	Type               ModelType         `json:"type"`
+	Algorithm          string            `json:"algorithm"` // "sgd"
+	TrainingDataSource string            `json:"trainingDataSourceId"`
+	Recipe             string            `json:"recipe,omitempty"`
+	Parameters         map[string]string `json:"parameters,omitempty"`
+	ScoreThreshold     float64           `json:"scoreThreshold"`
+	ArtifactURL        string            `json:"artifactUrl,omitempty"` // the model file
+	SizeBytes          int64             `json:"sizeBytes,omitempty"`
+	Endpoint           Endpoint          `json:"endpoint"`
+}
+
+// Evaluation measures a model on a data source.
+type Evaluation struct {
+	Meta
+	MLModel            string            `json:"mlModelId"`
+	DataSource         string            `json:"dataSourceId"`
+	PerformanceMetrics map[string]string `json:"performanceMetrics,omitempty"`
+	ReportURL          string            `json:"reportUrl,omitempty"`
+}
+
+// BatchPrediction predicts every record of a data source into an output
+// object.
+type BatchPrediction struct {
+	Meta
+	MLModel        string `json:"mlModelId"`
+	DataSource     string `json:"dataSourceId"`
+	OutputURL      string `json:"outputUrl"`
+	TotalRecords   int64  `json:"totalRecords,omitempty"`
+	InvalidRecords int64  `json:"invalidRecords,omitempty"`
+}
+
+// FilterOp is the comparison a Filter applies, named as in AML's Describe
+// operations.
+type FilterOp string
+
+// The comparisons of AML's Describe operations. Prefix applies to text
+// variables only.
+const (
+	OpEQ     FilterOp = "EQ"
+	OpGT     FilterOp = "GT"
+	OpLT     FilterOp = "LT"
+	OpGE     FilterOp = "GE"
+	OpLE     FilterOp = "LE"
+	OpNE     FilterOp = "NE"
+	OpPrefix FilterOp = "Prefix"
+)
+
+// Default and largest page sizes of a list, as AML had them.
+const (
+	DefaultPageLimit = 100
+	MaxPageLimit     = 100
+)
+
+// Filter selects and orders a list of entities as AML's Describe
+// operations do: one variable, compared with one operator, sorts the
+// result (ties by id), which comes in pages.
+//
+// Variable takes AML's FilterVariable names. Every kind has CreatedAt,
+// LastUpdatedAt, Status and Name; data sources add DataLocationS3; models
+// add TrainingDataSourceId, MLModelType, Algorithm and
+// RealtimeEndpointStatus; evaluations and batch predictions add MLModelId
+// and DataSourceId. An empty Variable means CreatedAt. The value for
+// CreatedAt and LastUpdatedAt is an RFC 3339 time or seconds since the
+// epoch.
+type Filter struct {
+	Variable  string
+	Op        FilterOp // "" lists every entity
+	Value     string
+	Desc      bool
+	Limit     int    // 1..MaxPageLimit; 0 means DefaultPageLimit
+	PageToken string // from the previous page; "" for the first
+}
+
+// Store keeps the service's entities. Create sets CreatedAt and UpdatedAt
+// and fails with EConflict when the id exists; Get and Update fail with
+// ENotFound for a missing id; Update runs fn on the current entity inside
+// a transaction, so concurrent updates do not lose one another, and saves
+// it unless fn fails; List answers one page and the token of the next
+// ("" after the last), failing with EInvalid for a bad filter.
+type Store interface {
+	CreateDataSource(ctx context.Context, d *DataSource) error
+	GetDataSource(ctx context.Context, id string) (*DataSource, error)
+	UpdateDataSource(ctx context.Context, id string, fn func(*DataSource) error) (*DataSource, error)
+	ListDataSources(ctx context.Context, f Filter) ([]*DataSource, string, error)
+
+	CreateMLModel(ctx context.Context, m *MLModel) error
+	GetMLModel(ctx context.Context, id string) (*MLModel, error)
+	UpdateMLModel(ctx context.Context, id string, fn func(*MLModel) error) (*MLModel, error)
+	ListMLModels(ctx context.Context, f Filter) ([]*MLModel, string, error)
+
+	CreateEvaluation(ctx context.Context, e *Evaluation) error
+	GetEvaluation(ctx context.Context, id string) (*Evaluation, error)
+	UpdateEvaluation(ctx context.Context, id string, fn func(*Evaluation) error) (*Evaluation, error)
+	ListEvaluations(ctx context.Context, f Filter) ([]*Evaluation, string, error)
+
+	CreateBatchPrediction(ctx context.Context, b *BatchPrediction) error
+	GetBatchPrediction(ctx context.Context, id string) (*BatchPrediction, error)
+	UpdateBatchPrediction(ctx context.Context, id string, fn func(*BatchPrediction) error) (*BatchPrediction, error)
+	ListBatchPredictions(ctx context.Context, f Filter) ([]*BatchPrediction, string, error)
+
+	Close() error
+}
