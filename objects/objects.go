@@ -12,14 +12,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/gcerrors"
@@ -35,7 +38,7 @@ const defaultPageSize = 1000
 type Bucket struct {
 	b        *blob.Bucket
 	url      string
-	local    bool // file://: stranded temporary files are hidden from List
+	dir      string // the directory of a file:// bucket
 	pageSize int
 }
 
@@ -103,7 +106,7 @@ func openDir(rawURL, dir string) (*Bucket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("objects: open %s: %w", abs, err)
 	}
-	return &Bucket{b: b, url: "file://" + filepath.ToSlash(abs), local: true, pageSize: defaultPageSize}, nil
+	return &Bucket{b: b, url: "file://" + filepath.ToSlash(abs), dir: abs, pageSize: defaultPageSize}, nil
 }
 
 // Close releases the bucket's resources.
@@ -251,6 +254,9 @@ func (b *Bucket) List(ctx context.Context, prefix string) ([]Attrs, error) {
 			return nil, err
 		}
 	}
+	if b.dir != "" {
+		return b.listDir(ctx, prefix)
+	}
 	var out []Attrs
 	opts := &blob.ListOptions{Prefix: prefix}
 	token := blob.FirstPageToken
@@ -260,28 +266,84 @@ func (b *Bucket) List(ctx context.Context, prefix string) ([]Attrs, error) {
 			return nil, b.fail("list", prefix, err)
 		}
 		for _, o := range page {
-			if o.IsDir || (b.local && tempName.MatchString(o.Key)) {
+			if o.IsDir {
 				continue
 			}
-			out = append(out, Attrs{Key: o.Key, Size: o.Size, ModTime: o.ModTime, ETag: etag(o)})
+			out = append(out, Attrs{Key: o.Key, Size: o.Size, ModTime: o.ModTime, ETag: s3ETag(o)})
 		}
 		if len(next) == 0 {
 			break
 		}
 		token = next
 	}
+	return out, nil
+}
+
+// listDir lists a file:// bucket by walking its directory once. fileblob's
+// own listing walks the whole tree for every page, and its page tokens
+// assume the walk is in key order, which it is not ("a/b" is visited
+// before "a.b"), so past one page it can repeat or skip objects.
+func (b *Bucket) listDir(ctx context.Context, prefix string) ([]Attrs, error) {
+	root := b.dir
+	if i := strings.LastIndex(prefix, "/"); i >= 0 {
+		root = filepath.Join(root, filepath.FromSlash(prefix[:i]))
+	}
+	var out []Attrs
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if path == root && errors.Is(err, fs.ErrNotExist) {
+				return fs.SkipAll
+			}
+			return err
+		}
+		if d.IsDir() && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if path == b.dir {
+			return nil
+		}
+		rel, err := filepath.Rel(b.dir, path)
+		if err != nil {
+			return err
+		}
+		key := filepath.ToSlash(rel)
+		if d.IsDir() {
+			if k := key + "/"; !strings.HasPrefix(k, prefix) && !strings.HasPrefix(prefix, k) {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasPrefix(key, prefix) || tempName.MatchString(key) || strings.HasSuffix(key, ".attrs") {
+			return nil
+		}
+		info, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // deleted while we walked
+		} else if err != nil {
+			return err
+		}
+		out = append(out, Attrs{Key: key, Size: info.Size(), ModTime: info.ModTime(), ETag: fileETag(info)})
+		return nil
+	})
+	if err != nil {
+		return nil, b.fail("list", prefix, err)
+	}
 	// A directory walk is not in key order ("a/b" comes before "a.b").
 	slices.SortFunc(out, func(x, y Attrs) int { return strings.Compare(x.Key, y.Key) })
 	return out, nil
 }
 
-// etag returns the listed object's ETag where the driver exposes one.
-func etag(o *blob.ListObject) string {
-	var s3o interface{ GetETag() *string }
-	if o.As(&s3o) {
-		if p := s3o.GetETag(); p != nil {
-			return *p
-		}
+// fileETag is fileblob's ETag for a file: its modification time and size.
+func fileETag(info fs.FileInfo) string {
+	return fmt.Sprintf("\"%x-%x\"", info.ModTime().UnixNano(), info.Size())
+}
+
+// s3ETag returns a listed S3 object's ETag, the same one Attributes gives,
+// so that a listing alone tells a new version from one already seen.
+func s3ETag(o *blob.ListObject) string {
+	var so s3types.Object
+	if o.As(&so) && so.ETag != nil {
+		return *so.ETag
 	}
 	return ""
 }
@@ -291,6 +353,10 @@ func (b *Bucket) fail(op, key string, err error) error {
 	var pe *perch.Error
 	if errors.As(err, &pe) {
 		return err
+	}
+	if b.dir != "" && op == "write" && (errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.EEXIST)) {
+		// A directory cannot hold both "a" and "a/b"; S3 can.
+		return perch.Errorf(perch.EConflict, "objects: %s %s/%s: another key is a prefix of this one, or this one of another", op, b.url, key)
 	}
 	switch gcerrors.Code(err) {
 	case gcerrors.NotFound:

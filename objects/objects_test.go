@@ -144,8 +144,8 @@ func TestETagChanges(t *testing.T) {
 		if err != nil || len(l) != 1 {
 			t.Fatalf("List = %v, %v", l, err)
 		}
-		if l[0].Size != 4 {
-			t.Errorf("listed size %d, want 4", l[0].Size)
+		if l[0].Size != 4 || l[0].ETag != a2.ETag {
+			t.Errorf("listed %+v, want size 4 and ETag %s", l[0], a2.ETag)
 		}
 	})
 }
@@ -251,6 +251,26 @@ func TestListPages(t *testing.T) {
 		}
 		if got := keys(l); !slices.Equal(got, want) {
 			t.Errorf("List over pages of 4 = %q", got)
+		}
+	})
+}
+
+func TestListPagesKeyOrder(t *testing.T) {
+	forEachStore(t, func(t *testing.T, b *Bucket) {
+		ctx := context.Background()
+		// A directory walk visits "a/b" before "a.b"; paging must still
+		// give each object once, in key order.
+		want := []string{"a-b", "a.b", "a/b", "a/c/d", "a/c/e", "a0", "b", "b-c/a", "b.c"}
+		for _, k := range want {
+			put(t, b, k, k)
+		}
+		slices.Sort(want)
+		for _, size := range []int{1, 2, 3, 5} {
+			b.pageSize = size
+			l, err := b.List(ctx, "")
+			if got := keys(l); err != nil || !slices.Equal(got, want) {
+				t.Errorf("pages of %d: List = %q, %v", size, got, err)
+			}
 		}
 	})
 }
@@ -389,6 +409,15 @@ func TestFileLayout(t *testing.T) {
 	if err != nil || string(data) != "2\n" {
 		t.Errorf("same dir by URL: %q, %v", data, err)
 	}
+}
+
+func TestFileKeyCollision(t *testing.T) {
+	ctx := context.Background()
+	b := openFile(t)
+	put(t, b, "a", "file")
+	put(t, b, "b/c", "file under a directory")
+	wantCode(t, "Write(a/b)", b.Write(ctx, "a/b", strings.NewReader("x"), ""), perch.EConflict)
+	wantCode(t, "Write(b)", b.Write(ctx, "b", strings.NewReader("x"), ""), perch.EConflict)
 }
 
 func TestOpenBadURL(t *testing.T) {
