@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -127,6 +128,17 @@ func ValidKey(key string) error {
 	return nil
 }
 
+// validKey is ValidKey plus what fileblob refuses: its sidecar suffix.
+func (b *Bucket) validKey(key string) error {
+	if err := ValidKey(key); err != nil {
+		return err
+	}
+	if b.dir != "" && strings.HasSuffix(key, ".attrs") {
+		return perch.Errorf(perch.EInvalid, "objects: object key %q: a file:// bucket reserves the suffix .attrs", key)
+	}
+	return nil
+}
+
 // validPath checks what a key and a list prefix have in common; a prefix
 // may end with a slash.
 func validPath(p string) error {
@@ -155,7 +167,7 @@ func validPath(p string) error {
 
 // NewReader opens the object for reading; ENotFound when it is absent.
 func (b *Bucket) NewReader(ctx context.Context, key string) (io.ReadCloser, error) {
-	if err := ValidKey(key); err != nil {
+	if err := b.validKey(key); err != nil {
 		return nil, err
 	}
 	r, err := b.b.NewReader(ctx, key, nil)
@@ -167,7 +179,7 @@ func (b *Bucket) NewReader(ctx context.Context, key string) (io.ReadCloser, erro
 
 // ReadAll returns the whole object.
 func (b *Bucket) ReadAll(ctx context.Context, key string) ([]byte, error) {
-	if err := ValidKey(key); err != nil {
+	if err := b.validKey(key); err != nil {
 		return nil, err
 	}
 	data, err := b.b.ReadAll(ctx, key)
@@ -182,7 +194,7 @@ func (b *Bucket) ReadAll(ctx context.Context, key string) ([]byte, error) {
 // is stored; if r or the store fails, the old object, if any, is left as
 // it was.
 func (b *Bucket) Write(ctx context.Context, key string, r io.Reader, contentType string) error {
-	if err := ValidKey(key); err != nil {
+	if err := b.validKey(key); err != nil {
 		return err
 	}
 	// Cancelling the writer's context is how gocloud aborts a write.
@@ -209,7 +221,7 @@ func (b *Bucket) Write(ctx context.Context, key string, r io.Reader, contentType
 // Attributes returns the object's size, modification time and ETag;
 // ENotFound when it is absent.
 func (b *Bucket) Attributes(ctx context.Context, key string) (Attrs, error) {
-	if err := ValidKey(key); err != nil {
+	if err := b.validKey(key); err != nil {
 		return Attrs{}, err
 	}
 	a, err := b.b.Attributes(ctx, key)
@@ -221,7 +233,7 @@ func (b *Bucket) Attributes(ctx context.Context, key string) (Attrs, error) {
 
 // Exists reports whether the object is there.
 func (b *Bucket) Exists(ctx context.Context, key string) (bool, error) {
-	if err := ValidKey(key); err != nil {
+	if err := b.validKey(key); err != nil {
 		return false, err
 	}
 	ok, err := b.b.Exists(ctx, key)
@@ -233,7 +245,7 @@ func (b *Bucket) Exists(ctx context.Context, key string) (bool, error) {
 
 // Delete removes the object; ENotFound when it is absent.
 func (b *Bucket) Delete(ctx context.Context, key string) error {
-	if err := ValidKey(key); err != nil {
+	if err := b.validKey(key); err != nil {
 		return err
 	}
 	if err := b.b.Delete(ctx, key); err != nil {
@@ -244,7 +256,25 @@ func (b *Bucket) Delete(ctx context.Context, key string) error {
 
 // tempName matches the temporary files fileblob writes next to their
 // target; one is left behind only when the process dies mid-write.
-var tempName = regexp.MustCompile(`\.[0-9a-f]{1,16}\.tmp$`)
+var tempName = regexp.MustCompile(`\.[0-9a-f]{16}\.tmp$`)
+
+// escaped is fileblob's escape for the runes a file name cannot hold; a
+// key spelling out such an escape itself is escaped too, so unescaping
+// every match gives the key back.
+var escaped = regexp.MustCompile(`__0x[0-9a-f]+__`)
+
+func unescapeKey(name string) string {
+	if !strings.Contains(name, "__0x") {
+		return name
+	}
+	return escaped.ReplaceAllStringFunc(name, func(m string) string {
+		r, err := strconv.ParseUint(m[4:len(m)-2], 16, 32)
+		if err != nil {
+			return m
+		}
+		return string(rune(r))
+	})
+}
 
 // List returns every object whose key starts with prefix, in key order.
 // A prefix is matched byte for byte: "in" matches "in/a.csv" and "inbox".
@@ -306,7 +336,7 @@ func (b *Bucket) listDir(ctx context.Context, prefix string) ([]Attrs, error) {
 		if err != nil {
 			return err
 		}
-		key := filepath.ToSlash(rel)
+		key := unescapeKey(filepath.ToSlash(rel))
 		if d.IsDir() {
 			if k := key + "/"; !strings.HasPrefix(k, prefix) && !strings.HasPrefix(prefix, k) {
 				return fs.SkipDir

@@ -35,6 +35,12 @@ func openFile(t *testing.T) *Bucket {
 }
 
 func openFakeS3(t *testing.T) *Bucket {
+	return mustOpen(t, fakeS3(t)+"&region=us-east-1")
+}
+
+// fakeS3 starts an in-process S3 server holding one empty bucket and
+// returns that bucket's URL, without a region.
+func fakeS3(t *testing.T) string {
 	backend := s3mem.New()
 	if err := backend.CreateBucket("perch"); err != nil {
 		t.Fatal(err)
@@ -48,7 +54,9 @@ func openFakeS3(t *testing.T) *Bucket {
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	return mustOpen(t, "s3://perch?endpoint="+srv.URL+"&region=us-east-1&use_path_style=true")
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	return "s3://perch?endpoint=" + srv.URL + "&use_path_style=true"
 }
 
 func mustOpen(t *testing.T, u string) *Bucket {
@@ -255,6 +263,26 @@ func TestListPages(t *testing.T) {
 	})
 }
 
+func TestOddKeys(t *testing.T) {
+	forEachStore(t, func(t *testing.T, b *Bucket) {
+		ctx := context.Background()
+		want := []string{"a b/c+d.csv", "a__0x41__b", "dé/ü.csv", "x.2024.tmp", "y%2F.csv"}
+		for _, k := range want {
+			put(t, b, k, k)
+		}
+		l, err := b.List(ctx, "")
+		if got := keys(l); err != nil || !slices.Equal(got, want) {
+			t.Errorf("List = %q, %v", got, err)
+		}
+		for _, k := range want {
+			got, err := b.ReadAll(ctx, k)
+			if err != nil || string(got) != k {
+				t.Errorf("ReadAll(%q) = %q, %v", k, got, err)
+			}
+		}
+	})
+}
+
 func TestListPagesKeyOrder(t *testing.T) {
 	forEachStore(t, func(t *testing.T, b *Bucket) {
 		ctx := context.Background()
@@ -273,6 +301,37 @@ func TestListPagesKeyOrder(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestListThousands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 1,100 objects")
+	}
+	forEachStore(t, func(t *testing.T, b *Bucket) {
+		ctx := context.Background()
+		const n = 1100 // more than one page of S3's 1,000
+		for i := range n {
+			put(t, b, fmt.Sprintf("many/%05d", i), "")
+		}
+		l, err := b.List(ctx, "many/")
+		if err != nil || len(l) != n {
+			t.Fatalf("List = %d objects, %v; want %d", len(l), err, n)
+		}
+		for i, a := range l {
+			if want := fmt.Sprintf("many/%05d", i); a.Key != want {
+				t.Fatalf("List[%d] = %q, want %q", i, a.Key, want)
+			}
+		}
+	})
+}
+
+func TestS3DefaultRegion(t *testing.T) {
+	b := mustOpen(t, fakeS3(t))
+	put(t, b, "k", "v")
+	got, err := b.ReadAll(context.Background(), "k")
+	if err != nil || string(got) != "v" {
+		t.Errorf("without a region: %q, %v", got, err)
+	}
 }
 
 func TestBadKeys(t *testing.T) {
@@ -414,6 +473,7 @@ func TestFileLayout(t *testing.T) {
 func TestFileKeyCollision(t *testing.T) {
 	ctx := context.Background()
 	b := openFile(t)
+	wantCode(t, "Write(x.attrs)", b.Write(ctx, "x.attrs", strings.NewReader("x"), ""), perch.EInvalid)
 	put(t, b, "a", "file")
 	put(t, b, "b/c", "file under a directory")
 	wantCode(t, "Write(a/b)", b.Write(ctx, "a/b", strings.NewReader("x"), ""), perch.EConflict)

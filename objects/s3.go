@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
 
 	"gocloud.dev/blob/s3blob"
 
@@ -26,6 +27,11 @@ func openS3(ctx context.Context, rawURL string, u *url.URL) (*Bucket, error) {
 			if !q.Has(k) {
 				q.Set(k, "when_required")
 			}
+		}
+		// Such stores rarely care about the region, but the SDK will not
+		// sign a request without one.
+		if !q.Has("region") && os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
+			q.Set("region", "us-east-1")
 		}
 	}
 	v := *u
