@@ -248,6 +248,15 @@ func (b *Bucket) Delete(ctx context.Context, key string) error {
 	if err := b.validKey(key); err != nil {
 		return err
 	}
+	if b.dir != "" {
+		// fileblob would remove an empty directory, or fail on a full one,
+		// where a key names a directory rather than an object.
+		if ok, err := b.b.Exists(ctx, key); err != nil {
+			return b.fail("delete", key, err)
+		} else if !ok {
+			return perch.Errorf(perch.ENotFound, "objects: %s/%s not found", b.url, key)
+		}
+	}
 	if err := b.b.Delete(ctx, key); err != nil {
 		return b.fail("delete", key, err)
 	}

@@ -480,6 +480,56 @@ func TestFileKeyCollision(t *testing.T) {
 	wantCode(t, "Write(b)", b.Write(ctx, "b", strings.NewReader("x"), ""), perch.EConflict)
 }
 
+func TestDirectoryIsNoObject(t *testing.T) {
+	forEachStore(t, func(t *testing.T, b *Bucket) {
+		ctx := context.Background()
+		put(t, b, "inbox/a.csv", "x")
+		_, err := b.ReadAll(ctx, "inbox")
+		wantCode(t, "ReadAll", err, perch.ENotFound)
+		_, err = b.Attributes(ctx, "inbox")
+		wantCode(t, "Attributes", err, perch.ENotFound)
+		wantCode(t, "Delete", b.Delete(ctx, "inbox"), perch.ENotFound)
+		if ok, err := b.Exists(ctx, "inbox"); ok || err != nil {
+			t.Errorf("Exists = %v, %v", ok, err)
+		}
+		if ok, _ := b.Exists(ctx, "inbox/a.csv"); !ok {
+			t.Error("Delete of the directory removed its object")
+		}
+	})
+}
+
+func TestReadersSeeWholeObjects(t *testing.T) {
+	forEachStore(t, func(t *testing.T, b *Bucket) {
+		ctx := context.Background()
+		versions := []string{strings.Repeat("a", 300<<10), strings.Repeat("b", 100<<10)}
+		put(t, b, "model.json", versions[0])
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := range 20 {
+				if err := b.Write(ctx, "model.json", strings.NewReader(versions[i%2]), ""); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+		for reads := 0; ; reads++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			got, err := b.ReadAll(ctx, "model.json")
+			if err != nil {
+				t.Fatalf("read %d: %v", reads, err)
+			}
+			if s := string(got); s != versions[0] && s != versions[1] {
+				t.Fatalf("read %d saw %d bytes, not a whole version", reads, len(got))
+			}
+		}
+	})
+}
+
 func TestOpenBadURL(t *testing.T) {
 	ctx := context.Background()
 	for _, u := range []string{
