@@ -8,6 +8,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"slices"
@@ -18,7 +19,7 @@ import (
 	"github.com/perchml/perch"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
-	_ "modernc.org/sqlite"             // driver "sqlite"
+	sqlitedriver "modernc.org/sqlite"  // driver "sqlite"
 )
 
 type dialect int
@@ -68,17 +69,32 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		// Every transaction here writes, so it takes the write lock at
 		// BEGIN (immediate) instead of failing to upgrade a read lock
 		// later; busy_timeout makes a second writer wait, not fail.
-		s.db, err = sql.Open("sqlite", path+sep+"_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)"+
+		s.db, err = sql.Open("sqlite", path+sep+"_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"+
 			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", s.dialect, err)
 	}
-	if err := s.migrate(ctx); err != nil {
+	// SQLite turning a new file to WAL fails the other connections that
+	// open it at that moment, without waiting for busy_timeout; they try
+	// again.
+	err = s.migrate(ctx)
+	giveUp := time.Now().Add(10 * time.Second)
+	for delay := time.Millisecond; s.dialect == sqlite && busy(err) && ctx.Err() == nil && time.Now().Before(giveUp); delay = min(2*delay, 100*time.Millisecond) {
+		time.Sleep(delay)
+		err = s.migrate(ctx)
+	}
+	if err != nil {
 		s.db.Close()
 		return nil, err
 	}
 	return &s, nil
+}
+
+// busy reports whether err is SQLite's SQLITE_BUSY.
+func busy(err error) bool {
+	var e *sqlitedriver.Error
+	return errors.As(err, &e) && e.Code()&0xff == 5 // SQLITE_BUSY and its extended codes
 }
 
 // Close closes the database.

@@ -25,12 +25,17 @@ const defaultPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 // the same fresh database every time it is called and closes it when the
 // test ends.
 func eachStore(t *testing.T, test func(t *testing.T, open func() *Store)) {
+	eachDSN(t, func(t *testing.T, dsn string) { test(t, opener(t, dsn)) })
+}
+
+// eachDSN runs test with the name of a fresh SQLite database and of a
+// fresh PostgreSQL schema.
+func eachDSN(t *testing.T, test func(t *testing.T, dsn string)) {
 	t.Run("sqlite", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "perch.db")
-		test(t, opener(t, "sqlite://"+path))
+		test(t, "sqlite://"+filepath.Join(t.TempDir(), "perch.db"))
 	})
 	t.Run("postgres", func(t *testing.T) {
-		test(t, opener(t, postgresDSN(t)))
+		test(t, postgresDSN(t))
 	})
 }
 
@@ -235,7 +240,7 @@ func TestErrors(t *testing.T) {
 
 func TestConcurrentUpdates(t *testing.T) {
 	eachStore(t, func(t *testing.T, open func() *Store) {
-		s := open()
+		s, other := open(), open() // two stores on one database, as two servers have
 		ctx := context.Background()
 		m := &perch.MLModel{Meta: perch.Meta{ID: "ml-1", Name: "m"}, Type: perch.BinaryModel}
 		if err := s.CreateMLModel(ctx, m); err != nil {
@@ -244,10 +249,12 @@ func TestConcurrentUpdates(t *testing.T) {
 		const n = 20
 		var wg sync.WaitGroup
 		errs := make(chan error, n)
-		for range n {
+		for i := range n {
+			store := []*Store{s, other}[i%2]
 			wg.Go(func() {
-				_, err := s.UpdateMLModel(ctx, "ml-1", func(m *perch.MLModel) error {
+				_, err := store.UpdateMLModel(ctx, "ml-1", func(m *perch.MLModel) error {
 					m.ComputeMS++
+					time.Sleep(time.Millisecond)               // widen the window a lost update needs
 					m.ID, m.CreatedAt = "changed", time.Time{} // not the caller's to change
 					return nil
 				})
@@ -516,6 +523,30 @@ func TestReopen(t *testing.T) {
 		var n int
 		if err := s3.db.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil || n != len(files) {
 			t.Errorf("schema_migrations has %d rows (%v), want %d", n, err, len(files))
+		}
+	})
+}
+
+// Servers starting together on a new database migrate it once.
+func TestConcurrentOpen(t *testing.T) {
+	eachDSN(t, func(t *testing.T, dsn string) {
+		const n = 4
+		stores := make([]*Store, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { stores[i], errs[i] = Open(context.Background(), dsn) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Error(err)
+				continue
+			}
+			if err := stores[i].CreateEvaluation(context.Background(), &perch.Evaluation{Meta: perch.Meta{ID: fmt.Sprint("ev-", i)}}); err != nil {
+				t.Error(err)
+			}
+			stores[i].Close()
 		}
 	})
 }
