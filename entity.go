@@ -159,11 +159,15 @@ type Filter struct {
 	PageToken string // from the previous page; "" for the first
 }
 
-// Store keeps the service's entities. Create sets CreatedAt and UpdatedAt
-// and fails with EConflict when the id exists; Get and Update fail with
-// ENotFound for a missing id; Update runs fn on the current entity inside
-// a transaction, so concurrent updates do not lose one another, and saves
-// it unless fn fails; List answers one page and the token of the next
+// Store keeps the service's entities; each kind has its own ids.
+//
+// Create sets CreatedAt and UpdatedAt (and Status to PENDING when empty);
+// it fails with EInvalid for an id that is not AML's EntityId (1 to 64 of
+// [a-zA-Z0-9_.-]) and with EConflict when the id exists. Get and Update
+// fail with ENotFound for a missing id. Update runs fn on the current
+// entity inside a transaction, so concurrent updates do not lose one
+// another, and saves it unless fn fails; the id and CreatedAt stay, and
+// UpdatedAt moves forward. List answers one page and the token of the next
 // ("" after the last), failing with EInvalid for a bad filter.
 type Store interface {
 	CreateDataSource(ctx context.Context, d *DataSource) error
