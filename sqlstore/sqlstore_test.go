@@ -500,6 +500,43 @@ func TestList(t *testing.T) {
 	})
 }
 
+// Entities created between two pages neither repeat nor hide the ones
+// listed.
+func TestListWhileCreating(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func() *Store) {
+		s := open()
+		ctx := context.Background()
+		add := func(id, name string) {
+			t.Helper()
+			if err := s.CreateDataSource(ctx, &perch.DataSource{Meta: perch.Meta{ID: id, Name: name}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 6 {
+			add(fmt.Sprint("ds-", i), fmt.Sprint("n", i))
+		}
+		f := perch.Filter{Variable: "Name", Limit: 3}
+		first, next, err := s.ListDataSources(ctx, f)
+		if err != nil || len(first) != 3 || next == "" {
+			t.Fatalf("first page: %d items, %q, %v", len(first), next, err)
+		}
+		add("ds-a", "n0a") // before the token
+		add("ds-b", "n4a") // after it
+		f.PageToken, f.Limit = next, 10
+		rest, next, err := s.ListDataSources(ctx, f)
+		if err != nil || next != "" {
+			t.Fatalf("second page: %q, %v", next, err)
+		}
+		var got []string
+		for _, d := range append(first, rest...) {
+			got = append(got, d.Name)
+		}
+		if want := []string{"n0", "n1", "n2", "n3", "n4", "n4a", "n5"}; !slices.Equal(got, want) {
+			t.Errorf("names %v, want %v", got, want)
+		}
+	})
+}
+
 func TestReopen(t *testing.T) {
 	eachStore(t, func(t *testing.T, open func() *Store) {
 		ctx := context.Background()
