@@ -6,6 +6,7 @@ package perch
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // AttributeType is the type of one attribute in an AML data schema.
@@ -198,4 +199,37 @@ type Prediction struct {
 type Score struct {
 	Label string
 	Value float64
+}
+
+// ParseBinary reads a BINARY value in AML's spellings: 1/0, y/n, yes/no,
+// t/f and true/false, in any case, with surrounding spaces allowed. ok is
+// false for anything else.
+func ParseBinary(v string) (value, ok bool) {
+	v = strings.TrimSpace(v)
+	switch len(v) {
+	case 1:
+		switch v[0] {
+		case '1', 'y', 'Y', 't', 'T':
+			return true, true
+		case '0', 'n', 'N', 'f', 'F':
+			return false, true
+		}
+	case 2:
+		if strings.EqualFold(v, "no") {
+			return false, true
+		}
+	case 3:
+		if strings.EqualFold(v, "yes") {
+			return true, true
+		}
+	case 4:
+		if strings.EqualFold(v, "true") {
+			return true, true
+		}
+	case 5:
+		if strings.EqualFold(v, "false") {
+			return false, true
+		}
+	}
+	return false, false
 }

@@ -301,35 +301,7 @@ func ValidateTarget(s *perch.Schema, mt perch.ModelType) error {
 // ParseBinary reads a BINARY value in one of AML's spellings, in any case
 // and with surrounding spaces ignored: 1, y, yes, t, true for true and 0,
 // n, no, f, false for false.
-func ParseBinary(v string) (value, ok bool) {
-	v = strings.TrimSpace(v)
-	switch len(v) {
-	case 1:
-		switch v[0] {
-		case '1', 'y', 'Y', 't', 'T':
-			return true, true
-		case '0', 'n', 'N', 'f', 'F':
-			return false, true
-		}
-	case 2:
-		if strings.EqualFold(v, "no") {
-			return false, true
-		}
-	case 3:
-		if strings.EqualFold(v, "yes") {
-			return true, true
-		}
-	case 4:
-		if strings.EqualFold(v, "true") {
-			return true, true
-		}
-	case 5:
-		if strings.EqualFold(v, "false") {
-			return false, true
-		}
-	}
-	return false, false
-}
+func ParseBinary(v string) (value, ok bool) { return perch.ParseBinary(v) }
 
 // BinaryLabel returns the 0/1 label of the target value v. When the schema
 // names a positiveValue, the file spells its two values its own way: v

@@ -539,33 +539,14 @@ func decimal(s string) bool {
 // case: 1, y, yes, t, true and 0, n, no, f, false. It returns 1 or 0, or
 // -1 for anything else, which counts as missing.
 func parseBinary(s string) int {
-	s = strings.TrimSpace(s)
-	switch len(s) {
-	case 1:
-		switch s[0] {
-		case '1', 'y', 'Y', 't', 'T':
-			return 1
-		case '0', 'n', 'N', 'f', 'F':
-			return 0
-		}
-	case 2:
-		if strings.EqualFold(s, "no") {
-			return 0
-		}
-	case 3:
-		if strings.EqualFold(s, "yes") {
-			return 1
-		}
-	case 4:
-		if strings.EqualFold(s, "true") {
-			return 1
-		}
-	case 5:
-		if strings.EqualFold(s, "false") {
-			return 0
-		}
+	v, ok := perch.ParseBinary(s)
+	switch {
+	case !ok:
+		return -1
+	case v:
+		return 1
 	}
-	return -1
+	return 0
 }
 
 // Keep drops the features f with !keep[f] and numbers the rest densely,
