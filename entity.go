@@ -48,19 +48,24 @@ type Meta struct {
 	FinishedAt *time.Time        `json:"finishedAt,omitempty"`
 	ComputeMS  int64             `json:"computeTime,omitempty"` // approximate CPU milliseconds spent
 	Tags       map[string]string `json:"tags,omitempty"`
+	// Attempt counts the runs of the entity's job: it moves on when a run
+	// is found abandoned (its server stopped) and the job starts again.
+	Attempt int `json:"attempt,omitempty"`
 }
 
 // DataSource describes a data file (or a prefix of files) and how to read
 // it.
 type DataSource struct {
 	Meta
-	DataURL           string  `json:"dataUrl"`
-	Schema            *Schema `json:"schema,omitempty"`
-	Rearrangement     string  `json:"rearrangement,omitempty"` // AML's DataRearrangement JSON
-	ComputeStatistics bool    `json:"computeStatistics"`
-	StatisticsURL     string  `json:"statisticsUrl,omitempty"`
-	SizeBytes         int64   `json:"sizeBytes,omitempty"`
-	Records           int64   `json:"records,omitempty"`
+	DataURL string  `json:"dataUrl"`
+	Schema  *Schema `json:"schema,omitempty"`
+	// TargetAttributeName names the target when the schema is inferred.
+	TargetAttributeName string `json:"targetAttributeName,omitempty"`
+	Rearrangement       string `json:"rearrangement,omitempty"` // AML's DataRearrangement JSON
+	ComputeStatistics   bool   `json:"computeStatistics"`
+	StatisticsURL       string `json:"statisticsUrl,omitempty"`
+	SizeBytes           int64  `json:"sizeBytes,omitempty"`
+	Records             int64  `json:"records,omitempty"`
 }
 
 // EndpointStatus is the state of a model's real-time endpoint.
@@ -115,6 +120,17 @@ type BatchPrediction struct {
 	OutputURL      string `json:"outputUrl"`
 	TotalRecords   int64  `json:"totalRecords,omitempty"`
 	InvalidRecords int64  `json:"invalidRecords,omitempty"`
+}
+
+// Key is an API key as the service keeps it: the key itself is shown once,
+// when it is made, and only its hash is stored. The ID is the hash in hex,
+// so a request's key is found with one lookup.
+type Key struct {
+	Meta
+	// Hint is the key's first characters, enough for a person to tell keys
+	// apart in a list without the key being recoverable from it.
+	Hint string `json:"hint"`
+	Root bool   `json:"root,omitempty"`
 }
 
 // FilterOp is the comparison a Filter applies, named as in AML's Describe
@@ -189,6 +205,11 @@ type Store interface {
 	GetBatchPrediction(ctx context.Context, id string) (*BatchPrediction, error)
 	UpdateBatchPrediction(ctx context.Context, id string, fn func(*BatchPrediction) error) (*BatchPrediction, error)
 	ListBatchPredictions(ctx context.Context, f Filter) ([]*BatchPrediction, string, error)
+
+	CreateKey(ctx context.Context, k *Key) error
+	GetKey(ctx context.Context, id string) (*Key, error)
+	UpdateKey(ctx context.Context, id string, fn func(*Key) error) (*Key, error)
+	ListKeys(ctx context.Context, f Filter) ([]*Key, string, error)
 
 	Close() error
 }

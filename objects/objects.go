@@ -454,3 +454,40 @@ func ParseURL(u string) (bucketURL, key string) {
 		return bu.String(), key
 	}
 }
+
+// URL returns the URL naming key in b, as Key reads it back:
+// file:///dir/key for a folder, s3://bucket/key for S3.
+func (b *Bucket) URL(key string) string {
+	return b.base() + "/" + key
+}
+
+// base is b's URL without its query: what an object URL starts with.
+func (b *Bucket) base() string {
+	base, _, _ := strings.Cut(b.url, "?")
+	return strings.TrimSuffix(base, "/")
+}
+
+// Key returns the key of the object that u names in b. u is a bare key
+// ("in/a.csv"), or a URL inside b: file:///dir/in/a.csv for a folder,
+// s3://bucket/in/a.csv for S3. A URL naming anything outside b is EInvalid,
+// so a request cannot reach files the store does not hold.
+func (b *Bucket) Key(u string) (string, error) {
+	key := u
+	if strings.Contains(u, "://") {
+		rest, ok := strings.CutPrefix(u, b.base()+"/")
+		if !ok {
+			return "", perch.Errorf(perch.EInvalid, "objects: %q is not in the object store %s", u, b.base())
+		}
+		key, _, _ = strings.Cut(rest, "?")
+		if b.dir != "" {
+			// A file URL is percent-encoded; a key is not.
+			if k, err := url.PathUnescape(key); err == nil {
+				key = k
+			}
+		}
+	}
+	if err := b.validKey(key); err != nil {
+		return "", err
+	}
+	return key, nil
+}

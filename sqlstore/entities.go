@@ -109,6 +109,13 @@ var batchPredictions = &kind[perch.BatchPrediction]{
 	},
 }
 
+var keys = &kind[perch.Key]{
+	name:    "key",
+	noun:    "key",
+	meta:    func(k *perch.Key) *perch.Meta { return &k.Meta },
+	columns: func(*perch.Key) columns { return columns{} },
+}
+
 // idPattern is AML's EntityId.
 var idPattern = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,64}$`)
 
@@ -307,4 +314,24 @@ func (s *Store) UpdateBatchPrediction(ctx context.Context, id string, fn func(*p
 // ListBatchPredictions implements perch.Store.
 func (s *Store) ListBatchPredictions(ctx context.Context, f perch.Filter) ([]*perch.BatchPrediction, string, error) {
 	return list(ctx, s, batchPredictions, f)
+}
+
+// CreateKey implements perch.Store.
+func (s *Store) CreateKey(ctx context.Context, k *perch.Key) error {
+	return create(ctx, s, keys, k)
+}
+
+// GetKey implements perch.Store.
+func (s *Store) GetKey(ctx context.Context, id string) (*perch.Key, error) {
+	return get(ctx, s, s.db, keys, id, false)
+}
+
+// UpdateKey implements perch.Store.
+func (s *Store) UpdateKey(ctx context.Context, id string, fn func(*perch.Key) error) (*perch.Key, error) {
+	return update(ctx, s, keys, id, fn)
+}
+
+// ListKeys implements perch.Store.
+func (s *Store) ListKeys(ctx context.Context, f perch.Filter) ([]*perch.Key, string, error) {
+	return list(ctx, s, keys, f)
 }

@@ -97,6 +97,13 @@ func busy(err error) bool {
 	return errors.As(err, &e) && e.Code()&0xff == 5 // SQLITE_BUSY and its extended codes
 }
 
+// DB returns the database, for parts that keep tables of their own in it
+// (the job queue).
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Dialect names the database: "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.dialect.String() }
+
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 

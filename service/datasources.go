@@ -1,0 +1,292 @@
+package service
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/perchml/perch"
+	"github.com/perchml/perch/data"
+)
+
+// DataSourceInput describes a data source to create.
+type DataSourceInput struct {
+	ID   string `json:"id,omitempty"` // "" picks one
+	Name string `json:"name,omitempty"`
+	// DataURL names the data object: a key in the object store, or its URL
+	// (file:///…/objects/key, s3://bucket/key). A key ending in .gz is
+	// gunzipped.
+	DataURL string `json:"dataUrl"`
+	// Schema is the AML data schema; nil infers it from the data.
+	Schema *perch.Schema `json:"schema,omitempty"`
+	// TargetAttributeName names the attribute to predict when the schema is
+	// inferred.
+	TargetAttributeName string `json:"targetAttributeName,omitempty"`
+	// Rearrangement is AML's DataRearrangement JSON: the rows this data
+	// source keeps.
+	Rearrangement     string            `json:"rearrangement,omitempty"`
+	ComputeStatistics bool              `json:"computeStatistics,omitempty"`
+	Tags              map[string]string `json:"tags,omitempty"`
+}
+
+// Update changes an entity's editable fields; nil fields stay as they are.
+type Update struct {
+	Name *string `json:"name,omitempty"`
+	// ScoreThreshold applies to BINARY models only.
+	ScoreThreshold *float64 `json:"scoreThreshold,omitempty"`
+}
+
+// CreateDataSource stores a data source and starts the job that reads it.
+// What can be checked without reading the data (the schema, the
+// rearrangement, that the object exists) is checked here.
+func (s *Service) CreateDataSource(ctx context.Context, in DataSourceInput) (*perch.DataSource, error) {
+	if in.ID == "" {
+		in.ID = newID(dataSourcePrefix)
+	}
+	if err := checkName("data source", in.Name); err != nil {
+		return nil, err
+	}
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(in.DataURL) == "" {
+		return nil, perch.Errorf(perch.EInvalid, "dataUrl: required")
+	}
+	key, err := s.objects.Key(in.DataURL)
+	if err != nil {
+		return nil, perch.Errorf(perch.EInvalid, "dataUrl: %v", errMessage(err))
+	}
+	attrs, err := s.objects.Attributes(ctx, key)
+	if err != nil {
+		return nil, perch.Errorf(perch.Code(err), "dataUrl: %v", errMessage(err))
+	}
+	if in.Schema != nil {
+		if err := data.ValidateSchema(in.Schema); err != nil {
+			return nil, perch.Errorf(perch.EInvalid, "schema: %v", errMessage(err))
+		}
+	}
+	if _, err := data.ParseRearrangement(in.Rearrangement); err != nil {
+		return nil, perch.Errorf(perch.EInvalid, "rearrangement: %v", errMessage(err))
+	}
+	d := &perch.DataSource{
+		Meta: perch.Meta{
+			ID: in.ID, Name: in.Name, Tags: cloneTags(in.Tags), Attempt: 1,
+		},
+		DataURL:             s.objects.URL(key),
+		Schema:              in.Schema,
+		TargetAttributeName: in.TargetAttributeName,
+		Rearrangement:       in.Rearrangement,
+		ComputeStatistics:   in.ComputeStatistics,
+		SizeBytes:           attrs.Size,
+	}
+	if d.Name == "" {
+		d.Name = key
+	}
+	if err := s.store.CreateDataSource(ctx, d); err != nil {
+		return nil, err
+	}
+	s.enqueue(ctx, Job{Kind: JobDataSource, ID: d.ID, Attempt: 1})
+	return d, nil
+}
+
+// GetDataSource returns a data source.
+func (s *Service) GetDataSource(ctx context.Context, id string) (*perch.DataSource, error) {
+	return s.store.GetDataSource(ctx, id)
+}
+
+// ListDataSources returns one page of data sources.
+func (s *Service) ListDataSources(ctx context.Context, f perch.Filter) ([]*perch.DataSource, string, error) {
+	return s.store.ListDataSources(ctx, f)
+}
+
+// UpdateDataSource renames a data source.
+func (s *Service) UpdateDataSource(ctx context.Context, id string, u Update) (*perch.DataSource, error) {
+	if u.ScoreThreshold != nil {
+		return nil, perch.Errorf(perch.EInvalid, "scoreThreshold: a data source has none")
+	}
+	if u.Name != nil {
+		if err := checkName("data source", *u.Name); err != nil {
+			return nil, err
+		}
+	}
+	return s.store.UpdateDataSource(ctx, id, func(d *perch.DataSource) error {
+		if u.Name != nil {
+			d.Name = *u.Name
+		}
+		return nil
+	})
+}
+
+// DeleteDataSource marks a data source DELETED. It stays readable; models
+// already trained on it are not affected.
+func (s *Service) DeleteDataSource(ctx context.Context, id string) (*perch.DataSource, error) {
+	return s.store.UpdateDataSource(ctx, id, func(d *perch.DataSource) error {
+		d.Status = perch.StatusDeleted
+		return nil
+	})
+}
+
+// DataSourceStatistics returns the statistics JSON of a data source created
+// with computeStatistics.
+func (s *Service) DataSourceStatistics(ctx context.Context, id string) ([]byte, error) {
+	d, err := s.store.GetDataSource(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if d.StatisticsURL == "" {
+		if !d.ComputeStatistics {
+			return nil, perch.Errorf(perch.ENotFound, "data source %s was created without computeStatistics", id)
+		}
+		return nil, perch.Errorf(perch.ENotFound, "data source %s has no statistics yet (status %s)", id, d.Status)
+	}
+	key, err := s.objects.Key(d.StatisticsURL)
+	if err != nil {
+		return nil, err
+	}
+	return s.objects.ReadAll(ctx, key)
+}
+
+// runDataSource reads the whole data source: it infers the schema if none
+// was given, checks every record against it, counts the records the
+// rearrangement keeps and computes the statistics asked for.
+func (s *Service) runDataSource(ctx context.Context, d *perch.DataSource) error {
+	key, err := s.objects.Key(d.DataURL)
+	if err != nil {
+		return err
+	}
+	schema := d.Schema
+	if schema == nil {
+		r, err := s.open(ctx, key)
+		if err != nil {
+			return err
+		}
+		schema, err = data.InferSchema(r, data.InferOptions{Target: d.TargetAttributeName})
+		r.Close()
+		if err != nil {
+			return fmt.Errorf("inferring the schema: %v", errMessage(err))
+		}
+	}
+	t, err := s.loadTable(ctx, key, schema, d.Rearrangement)
+	if err != nil {
+		return err
+	}
+	var statsURL string
+	if d.ComputeStatistics {
+		st, err := data.ComputeStats(&tableReader{t: t}, schema)
+		if err != nil {
+			return fmt.Errorf("statistics: %v", errMessage(err))
+		}
+		b, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		skey := ".perch/datasources/" + d.ID + "/statistics.json"
+		if err := s.objects.Write(ctx, skey, bytes.NewReader(b), "application/json"); err != nil {
+			return err
+		}
+		statsURL = s.objects.URL(skey)
+	}
+	attrs, err := s.objects.Attributes(ctx, key)
+	if err != nil {
+		return err
+	}
+	_, err = s.store.UpdateDataSource(ctx, d.ID, func(d *perch.DataSource) error {
+		d.Schema = schema
+		d.Records = int64(len(t.Rows))
+		d.SizeBytes = attrs.Size
+		d.StatisticsURL = statsURL
+		return nil
+	})
+	return err
+}
+
+// open opens an object for reading, gunzipping a key ending in .gz.
+func (s *Service) open(ctx context.Context, key string) (io.ReadCloser, error) {
+	r, err := s.objects.NewReader(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.HasSuffix(key, ".gz") {
+		return r, nil
+	}
+	z, err := gzip.NewReader(r)
+	if err != nil {
+		r.Close()
+		return nil, perch.Errorf(perch.EInvalid, "%s: %v", key, err)
+	}
+	return &gzipReadCloser{z, r}, nil
+}
+
+type gzipReadCloser struct {
+	*gzip.Reader
+	under io.Closer
+}
+
+func (g *gzipReadCloser) Close() error {
+	g.Reader.Close()
+	return g.under.Close()
+}
+
+// loadTable reads the rows of an object that a rearrangement keeps.
+func (s *Service) loadTable(ctx context.Context, key string, schema *perch.Schema, rearr string) (*data.Table, error) {
+	re, err := data.ParseRearrangement(rearr)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	opt := data.Options{Fields: len(schema.Attributes)}
+	if schema.DataFormat != "JSON" {
+		opt.Header = schema.DataFileContainsHeader
+	}
+	t, err := data.Load(r, schema, re, opt)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", key, errMessage(err))
+	}
+	return t, nil
+}
+
+// tableReader reads a loaded table as records.
+type tableReader struct {
+	t *data.Table
+	i int
+}
+
+func (r *tableReader) Read() ([]string, error) {
+	if r.i >= len(r.t.Rows) {
+		return nil, io.EOF
+	}
+	r.i++
+	return r.t.Rows[r.i-1], nil
+}
+
+func (r *tableReader) Line() int {
+	if r.i == 0 {
+		return 0
+	}
+	return r.t.Lines[r.i-1]
+}
+
+func (r *tableReader) Offset() int64 {
+	if r.i == 0 {
+		return 0
+	}
+	return r.t.Offsets[r.i-1]
+}
+
+// errMessage is err's message without the package prefixes that mean
+// nothing to the person who made the request.
+func errMessage(err error) string {
+	msg := err.Error()
+	for _, p := range []string{"objects: ", "data: ", "recipe: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	return msg
+}

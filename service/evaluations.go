@@ -1,0 +1,359 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/perchml/perch"
+	"github.com/perchml/perch/batch"
+	"github.com/perchml/perch/learn"
+)
+
+// EvaluationInput describes an evaluation to run.
+type EvaluationInput struct {
+	ID           string            `json:"id,omitempty"`
+	Name         string            `json:"name,omitempty"`
+	MLModelID    string            `json:"mlModelId"`
+	DataSourceID string            `json:"dataSourceId"`
+	Tags         map[string]string `json:"tags,omitempty"`
+}
+
+// BatchPredictionInput describes a batch prediction to run.
+type BatchPredictionInput struct {
+	ID           string `json:"id,omitempty"`
+	Name         string `json:"name,omitempty"`
+	MLModelID    string `json:"mlModelId"`
+	DataSourceID string `json:"dataSourceId"`
+	// OutputURL names the output object (a key or a URL in the object
+	// store); one ending in "/" is a prefix the batch prediction's id.csv
+	// is written under; "" means batch-predictions/ID.csv.
+	OutputURL string            `json:"outputUrl,omitempty"`
+	Tags      map[string]string `json:"tags,omitempty"`
+}
+
+// checkModelAndData checks the two entities an evaluation or batch
+// prediction is made of.
+func (s *Service) checkModelAndData(ctx context.Context, modelID, dataID string) error {
+	if modelID == "" {
+		return perch.Errorf(perch.EInvalid, "mlModelId: required")
+	}
+	if dataID == "" {
+		return perch.Errorf(perch.EInvalid, "dataSourceId: required")
+	}
+	m, err := s.store.GetMLModel(ctx, modelID)
+	if err != nil {
+		return err
+	}
+	if err := usable("model", m.ID, m.Status, m.Message); err != nil {
+		return err
+	}
+	d, err := s.store.GetDataSource(ctx, dataID)
+	if err != nil {
+		return err
+	}
+	return usable("data source", d.ID, d.Status, d.Message)
+}
+
+// CreateEvaluation stores an evaluation and starts its job, which waits
+// for the model and the data source to be COMPLETED.
+func (s *Service) CreateEvaluation(ctx context.Context, in EvaluationInput) (*perch.Evaluation, error) {
+	if in.ID == "" {
+		in.ID = newID(evaluationPrefix)
+	}
+	if err := checkName("evaluation", in.Name); err != nil {
+		return nil, err
+	}
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
+	if err := s.checkModelAndData(ctx, in.MLModelID, in.DataSourceID); err != nil {
+		return nil, err
+	}
+	e := &perch.Evaluation{
+		Meta:       perch.Meta{ID: in.ID, Name: in.Name, Tags: cloneTags(in.Tags), Attempt: 1},
+		MLModel:    in.MLModelID,
+		DataSource: in.DataSourceID,
+	}
+	if e.Name == "" {
+		e.Name = "evaluation of " + in.MLModelID + " on " + in.DataSourceID
+	}
+	if err := s.store.CreateEvaluation(ctx, e); err != nil {
+		return nil, err
+	}
+	s.enqueue(ctx, Job{Kind: JobEvaluate, ID: e.ID, Attempt: 1})
+	return e, nil
+}
+
+// GetEvaluation returns an evaluation.
+func (s *Service) GetEvaluation(ctx context.Context, id string) (*perch.Evaluation, error) {
+	return s.store.GetEvaluation(ctx, id)
+}
+
+// ListEvaluations returns one page of evaluations.
+func (s *Service) ListEvaluations(ctx context.Context, f perch.Filter) ([]*perch.Evaluation, string, error) {
+	return s.store.ListEvaluations(ctx, f)
+}
+
+// UpdateEvaluation renames an evaluation.
+func (s *Service) UpdateEvaluation(ctx context.Context, id string, u Update) (*perch.Evaluation, error) {
+	if u.ScoreThreshold != nil {
+		return nil, perch.Errorf(perch.EInvalid, "scoreThreshold: an evaluation has none; set it on the model")
+	}
+	if u.Name != nil {
+		if err := checkName("evaluation", *u.Name); err != nil {
+			return nil, err
+		}
+	}
+	return s.store.UpdateEvaluation(ctx, id, func(e *perch.Evaluation) error {
+		if u.Name != nil {
+			e.Name = *u.Name
+		}
+		return nil
+	})
+}
+
+// DeleteEvaluation marks an evaluation DELETED.
+func (s *Service) DeleteEvaluation(ctx context.Context, id string) (*perch.Evaluation, error) {
+	return s.store.UpdateEvaluation(ctx, id, func(e *perch.Evaluation) error {
+		e.Status = perch.StatusDeleted
+		return nil
+	})
+}
+
+// EvaluationReport returns the full report of a COMPLETED evaluation
+// (ROC, threshold table, confusion matrix, …) as JSON.
+func (s *Service) EvaluationReport(ctx context.Context, id string) ([]byte, error) {
+	e, err := s.store.GetEvaluation(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if e.ReportURL == "" {
+		return nil, perch.Errorf(perch.ENotFound, "evaluation %s has no report (status %s)", id, e.Status)
+	}
+	key, err := s.objects.Key(e.ReportURL)
+	if err != nil {
+		return nil, err
+	}
+	return s.objects.ReadAll(ctx, key)
+}
+
+// waitFor returns ErrNotReady until the model and data source of a job are
+// COMPLETED, and an error once either cannot be.
+func (s *Service) waitFor(ctx context.Context, modelID, dataID string) (*perch.MLModel, *perch.DataSource, error) {
+	m, err := s.store.GetMLModel(ctx, modelID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := usable("model", m.ID, m.Status, m.Message); err != nil {
+		return nil, nil, err
+	}
+	d, err := s.store.GetDataSource(ctx, dataID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := usable("data source", d.ID, d.Status, d.Message); err != nil {
+		return nil, nil, err
+	}
+	if m.Status != perch.StatusCompleted || d.Status != perch.StatusCompleted {
+		return nil, nil, ErrNotReady
+	}
+	return m, d, nil
+}
+
+// runEvaluate measures the model on the data source.
+func (s *Service) runEvaluate(ctx context.Context, e *perch.Evaluation) error {
+	m, d, err := s.waitFor(ctx, e.MLModel, e.DataSource)
+	if err != nil {
+		return err
+	}
+	p, err := s.models.load(ctx, m)
+	if err != nil {
+		return err
+	}
+	key, err := s.objects.Key(d.DataURL)
+	if err != nil {
+		return err
+	}
+	t, err := s.loadTable(ctx, key, d.Schema, d.Rearrangement)
+	if err != nil {
+		return err
+	}
+	beat := s.heartbeat(ctx, JobEvaluate, e.ID)
+	ev, err := learn.Evaluate(p.predictor, t)
+	beat()
+	if err != nil {
+		return fmt.Errorf("%v", errMessage(err))
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	rkey := ".perch/evaluations/" + e.ID + ".json"
+	if err := s.objects.Write(ctx, rkey, bytes.NewReader(b), "application/json"); err != nil {
+		return err
+	}
+	_, err = s.store.UpdateEvaluation(ctx, e.ID, func(e *perch.Evaluation) error {
+		e.PerformanceMetrics = ev.PerformanceMetrics.Properties
+		e.ReportURL = s.objects.URL(rkey)
+		return nil
+	})
+	return err
+}
+
+// CreateBatchPrediction stores a batch prediction and starts its job.
+func (s *Service) CreateBatchPrediction(ctx context.Context, in BatchPredictionInput) (*perch.BatchPrediction, error) {
+	if in.ID == "" {
+		in.ID = newID(batchPrefix)
+	}
+	if err := checkName("batch prediction", in.Name); err != nil {
+		return nil, err
+	}
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
+	if err := s.checkModelAndData(ctx, in.MLModelID, in.DataSourceID); err != nil {
+		return nil, err
+	}
+	out := in.OutputURL
+	switch {
+	case out == "":
+		out = "batch-predictions/" + in.ID + ".csv"
+	case strings.HasSuffix(out, "/"):
+		out += in.ID + ".csv"
+	}
+	key, err := s.objects.Key(out)
+	if err != nil {
+		return nil, perch.Errorf(perch.EInvalid, "outputUrl: %v", errMessage(err))
+	}
+	b := &perch.BatchPrediction{
+		Meta:       perch.Meta{ID: in.ID, Name: in.Name, Tags: cloneTags(in.Tags), Attempt: 1},
+		MLModel:    in.MLModelID,
+		DataSource: in.DataSourceID,
+		OutputURL:  s.objects.URL(key),
+	}
+	if b.Name == "" {
+		b.Name = "batch prediction of " + in.MLModelID + " on " + in.DataSourceID
+	}
+	if err := s.store.CreateBatchPrediction(ctx, b); err != nil {
+		return nil, err
+	}
+	s.enqueue(ctx, Job{Kind: JobBatch, ID: b.ID, Attempt: 1})
+	return b, nil
+}
+
+// GetBatchPrediction returns a batch prediction.
+func (s *Service) GetBatchPrediction(ctx context.Context, id string) (*perch.BatchPrediction, error) {
+	return s.store.GetBatchPrediction(ctx, id)
+}
+
+// ListBatchPredictions returns one page of batch predictions.
+func (s *Service) ListBatchPredictions(ctx context.Context, f perch.Filter) ([]*perch.BatchPrediction, string, error) {
+	return s.store.ListBatchPredictions(ctx, f)
+}
+
+// UpdateBatchPrediction renames a batch prediction.
+func (s *Service) UpdateBatchPrediction(ctx context.Context, id string, u Update) (*perch.BatchPrediction, error) {
+	if u.ScoreThreshold != nil {
+		return nil, perch.Errorf(perch.EInvalid, "scoreThreshold: a batch prediction has none; set it on the model")
+	}
+	if u.Name != nil {
+		if err := checkName("batch prediction", *u.Name); err != nil {
+			return nil, err
+		}
+	}
+	return s.store.UpdateBatchPrediction(ctx, id, func(b *perch.BatchPrediction) error {
+		if u.Name != nil {
+			b.Name = *u.Name
+		}
+		return nil
+	})
+}
+
+// DeleteBatchPrediction marks a batch prediction DELETED; its output
+// object stays.
+func (s *Service) DeleteBatchPrediction(ctx context.Context, id string) (*perch.BatchPrediction, error) {
+	return s.store.UpdateBatchPrediction(ctx, id, func(b *perch.BatchPrediction) error {
+		b.Status = perch.StatusDeleted
+		return nil
+	})
+}
+
+// runBatch predicts every record of the data source into the output
+// object, streaming: the input is never held in memory whole, and the
+// output appears whole or not at all.
+func (s *Service) runBatch(ctx context.Context, b *perch.BatchPrediction) error {
+	m, d, err := s.waitFor(ctx, b.MLModel, b.DataSource)
+	if err != nil {
+		return err
+	}
+	p, err := s.models.load(ctx, m)
+	if err != nil {
+		return err
+	}
+	in, err := s.objects.Key(d.DataURL)
+	if err != nil {
+		return err
+	}
+	out, err := s.objects.Key(b.OutputURL)
+	if err != nil {
+		return err
+	}
+	r, err := s.open(ctx, in)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	opt := batch.Options{Header: d.Schema.DataFileContainsHeader}
+	if d.Schema.DataFormat == "JSON" {
+		return perch.Errorf(perch.EInvalid, "batch predictions read CSV; data source %s is JSON Lines", d.ID)
+	}
+	if !sameColumns(d.Schema, p.predictor.Model().Schema) {
+		return perch.Errorf(perch.EInvalid, "data source %s's attributes differ from those model %s was trained on", d.ID, m.ID)
+	}
+	beat := s.heartbeat(ctx, JobBatch, b.ID)
+	defer beat()
+	pr, pw := io.Pipe()
+	var res batch.Result
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		res, err = batch.Run(p.predictor, r, pw, opt)
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	werr := s.objects.Write(ctx, out, pr, "text/csv")
+	pr.CloseWithError(werr) // unblock the batch if the write failed first
+	if err := <-done; err != nil {
+		return fmt.Errorf("%v", errMessage(err))
+	}
+	if werr != nil {
+		return werr
+	}
+	_, err = s.store.UpdateBatchPrediction(ctx, b.ID, func(b *perch.BatchPrediction) error {
+		b.TotalRecords = res.Records
+		b.InvalidRecords = res.Invalid
+		if len(res.Errors) > 0 {
+			b.Message = strings.Join(res.Errors, "; ")
+		}
+		return nil
+	})
+	return err
+}
+
+// sameColumns reports whether two schemas lay out the same attributes in
+// the same order, as batch prediction reads them by position.
+func sameColumns(a, b *perch.Schema) bool {
+	if len(a.Attributes) != len(b.Attributes) {
+		return false
+	}
+	for i := range a.Attributes {
+		if a.Attributes[i].Name != b.Attributes[i].Name {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,282 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/perchml/perch"
+)
+
+// errSkip says a job has nothing to do: its entity moved on without it.
+var errSkip = errors.New("skip")
+
+// enqueue hands a job to the queue. A failure is logged, not returned: the
+// entity is stored PENDING, and the next sweep enqueues it again.
+func (s *Service) enqueue(ctx context.Context, j Job) {
+	if s.queue == nil {
+		return
+	}
+	if err := s.queue.Enqueue(ctx, j); err != nil {
+		s.log.Error("enqueue", "kind", j.Kind, "id", j.ID, "err", err)
+	}
+}
+
+// Run does the work of a job; the queue calls it. The entity moves from
+// PENDING to INPROGRESS and then to COMPLETED, or to FAILED with the reason
+// as its message; Run returns nil then, as the failure is recorded. It
+// returns ErrNotReady, with the entity PENDING again, when the job waits on
+// another entity, and the context's error when the server is stopping, so
+// the queue runs the job again later. A job whose entity is not PENDING at
+// that attempt does nothing.
+func (s *Service) Run(ctx context.Context, j Job) error {
+	if j.Attempt == 0 {
+		j.Attempt = 1
+	}
+	if _, err := s.updateMeta(ctx, j.Kind, j.ID, func(m *perch.Meta) error {
+		if m.Status != perch.StatusPending || max(m.Attempt, 1) != j.Attempt {
+			return errSkip
+		}
+		t := nowUTC()
+		m.Status, m.StartedAt, m.FinishedAt, m.Message = perch.StatusInProgress, &t, nil, ""
+		return nil
+	}); errors.Is(err, errSkip) || perch.Code(err) == perch.ENotFound {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	start := time.Now()
+	err := s.work(ctx, j)
+	switch {
+	case errors.Is(err, ErrNotReady), err != nil && ctx.Err() != nil:
+		msg := "waiting for the entities it needs"
+		if !errors.Is(err, ErrNotReady) {
+			msg = "interrupted by a server stop; it will run again"
+			err = ctx.Err()
+		}
+		// The context may be done: the entity is put back regardless.
+		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if _, uerr := s.updateMeta(bg, j.Kind, j.ID, func(m *perch.Meta) error {
+			if m.Status != perch.StatusInProgress {
+				return errSkip
+			}
+			m.Status, m.StartedAt, m.Message = perch.StatusPending, nil, msg
+			return nil
+		}); uerr != nil && !errors.Is(uerr, errSkip) {
+			return uerr
+		}
+		return err
+	}
+	if err != nil {
+		s.log.Info("job failed", "kind", j.Kind, "id", j.ID, "err", err)
+	}
+	_, uerr := s.updateMeta(context.WithoutCancel(ctx), j.Kind, j.ID, func(m *perch.Meta) error {
+		if m.Status != perch.StatusInProgress {
+			return errSkip // deleted meanwhile
+		}
+		t := nowUTC()
+		m.FinishedAt = &t
+		m.ComputeMS = time.Since(start).Milliseconds()
+		if err != nil {
+			m.Status, m.Message = perch.StatusFailed, errMessage(err)
+		} else {
+			m.Status = perch.StatusCompleted
+			if j.Kind != JobBatch {
+				m.Message = ""
+			}
+		}
+		return nil
+	})
+	if uerr != nil && !errors.Is(uerr, errSkip) {
+		return uerr
+	}
+	return nil
+}
+
+// work runs a claimed job.
+func (s *Service) work(ctx context.Context, j Job) error {
+	switch j.Kind {
+	case JobDataSource:
+		d, err := s.store.GetDataSource(ctx, j.ID)
+		if err != nil {
+			return err
+		}
+		return s.runDataSource(ctx, d)
+	case JobTrain:
+		m, err := s.store.GetMLModel(ctx, j.ID)
+		if err != nil {
+			return err
+		}
+		return s.runTrain(ctx, m)
+	case JobEvaluate:
+		e, err := s.store.GetEvaluation(ctx, j.ID)
+		if err != nil {
+			return err
+		}
+		return s.runEvaluate(ctx, e)
+	case JobBatch:
+		b, err := s.store.GetBatchPrediction(ctx, j.ID)
+		if err != nil {
+			return err
+		}
+		return s.runBatch(ctx, b)
+	}
+	return fmt.Errorf("unknown job kind %q", j.Kind)
+}
+
+// updateMeta updates the common fields of the entity a job kind works on.
+func (s *Service) updateMeta(ctx context.Context, kind JobKind, id string, fn func(*perch.Meta) error) (*perch.Meta, error) {
+	switch kind {
+	case JobDataSource:
+		d, err := s.store.UpdateDataSource(ctx, id, func(d *perch.DataSource) error { return fn(&d.Meta) })
+		if err != nil {
+			return nil, err
+		}
+		return &d.Meta, nil
+	case JobTrain:
+		m, err := s.store.UpdateMLModel(ctx, id, func(m *perch.MLModel) error { return fn(&m.Meta) })
+		if err != nil {
+			return nil, err
+		}
+		s.models.changed(m)
+		return &m.Meta, nil
+	case JobEvaluate:
+		e, err := s.store.UpdateEvaluation(ctx, id, func(e *perch.Evaluation) error { return fn(&e.Meta) })
+		if err != nil {
+			return nil, err
+		}
+		return &e.Meta, nil
+	case JobBatch:
+		b, err := s.store.UpdateBatchPrediction(ctx, id, func(b *perch.BatchPrediction) error { return fn(&b.Meta) })
+		if err != nil {
+			return nil, err
+		}
+		return &b.Meta, nil
+	}
+	return nil, fmt.Errorf("unknown job kind %q", kind)
+}
+
+// listMeta lists the common fields of one page of a job kind's entities.
+func (s *Service) listMeta(ctx context.Context, kind JobKind, f perch.Filter) ([]*perch.Meta, string, error) {
+	var out []*perch.Meta
+	var next string
+	var err error
+	switch kind {
+	case JobDataSource:
+		var l []*perch.DataSource
+		l, next, err = s.store.ListDataSources(ctx, f)
+		for _, v := range l {
+			out = append(out, &v.Meta)
+		}
+	case JobTrain:
+		var l []*perch.MLModel
+		l, next, err = s.store.ListMLModels(ctx, f)
+		for _, v := range l {
+			out = append(out, &v.Meta)
+		}
+	case JobEvaluate:
+		var l []*perch.Evaluation
+		l, next, err = s.store.ListEvaluations(ctx, f)
+		for _, v := range l {
+			out = append(out, &v.Meta)
+		}
+	case JobBatch:
+		var l []*perch.BatchPrediction
+		l, next, err = s.store.ListBatchPredictions(ctx, f)
+		for _, v := range l {
+			out = append(out, &v.Meta)
+		}
+	}
+	return out, next, err
+}
+
+// touch shows that the job of an INPROGRESS entity is alive.
+func (s *Service) touch(ctx context.Context, kind JobKind, id string) error {
+	_, err := s.updateMeta(ctx, kind, id, func(m *perch.Meta) error {
+		if m.Status != perch.StatusInProgress {
+			return errSkip
+		}
+		return nil
+	})
+	if errors.Is(err, errSkip) {
+		return nil
+	}
+	return err
+}
+
+var jobKinds = []JobKind{JobDataSource, JobTrain, JobEvaluate, JobBatch}
+
+// Sweep finds the jobs that were lost and starts them again. An INPROGRESS
+// entity whose job has not shown it is alive for the lease (its server
+// stopped) goes back to PENDING at its next attempt, or FAILED once it has
+// been started MaxAttempts times; every PENDING entity is enqueued, which
+// does nothing for those whose job is waiting already.
+//
+// With all set, every INPROGRESS entity counts as abandoned: the caller
+// knows that no other server runs jobs on this store (a SQLite file the
+// caller holds locked).
+func (s *Service) Sweep(ctx context.Context, all bool) error {
+	stale := time.Now().Add(-s.lease)
+	for _, kind := range jobKinds {
+		for _, st := range []perch.Status{perch.StatusInProgress, perch.StatusPending} {
+			f := perch.Filter{Variable: "Status", Op: perch.OpEQ, Value: string(st), Limit: perch.MaxPageLimit}
+			for {
+				page, next, err := s.listMeta(ctx, kind, f)
+				if err != nil {
+					return err
+				}
+				for _, m := range page {
+					if st == perch.StatusInProgress && !all && m.UpdatedAt.After(stale) {
+						continue
+					}
+					if err := s.recover(ctx, kind, m, all, stale); err != nil {
+						return err
+					}
+				}
+				if next == "" {
+					break
+				}
+				f.PageToken = next
+			}
+		}
+	}
+	return nil
+}
+
+// recover starts the job of one entity again, if it still needs it.
+func (s *Service) recover(ctx context.Context, kind JobKind, m *perch.Meta, all bool, stale time.Time) error {
+	if m.Status == perch.StatusInProgress {
+		var err error
+		m, err = s.updateMeta(ctx, kind, m.ID, func(m *perch.Meta) error {
+			if m.Status != perch.StatusInProgress || (!all && m.UpdatedAt.After(stale)) {
+				return errSkip
+			}
+			m.Attempt = max(m.Attempt, 1)
+			if m.Attempt >= s.tries {
+				t := nowUTC()
+				m.Status, m.FinishedAt = perch.StatusFailed, &t
+				m.Message = fmt.Sprintf("the server running this stopped during each of %d attempts; giving up", m.Attempt)
+				return nil
+			}
+			m.Attempt++
+			m.Status, m.StartedAt = perch.StatusPending, nil
+			m.Message = "started again: the server running it stopped"
+			return nil
+		})
+		if errors.Is(err, errSkip) || perch.Code(err) == perch.ENotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		s.log.Warn("abandoned job", "kind", kind, "id", m.ID, "status", m.Status, "attempt", m.Attempt)
+	}
+	if m.Status == perch.StatusPending {
+		if err := s.queue.Enqueue(ctx, Job{Kind: kind, ID: m.ID, Attempt: max(m.Attempt, 1)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

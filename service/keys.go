@@ -1,0 +1,139 @@
+package service
+
+import (
+	"context"
+	"encoding/hex"
+	"sync"
+	"time"
+
+	"github.com/perchml/perch"
+	"github.com/perchml/perch/access"
+)
+
+// keyTTL is how long a checked key is trusted without asking the store
+// again: the time a revoked key keeps working on a server that saw it.
+const keyTTL = 5 * time.Second
+
+// keyID is the store id of a key: its hash in hex.
+func keyID(key string) string {
+	h := access.Hash(key)
+	return hex.EncodeToString(h[:])
+}
+
+// hint is what a list shows of a key.
+func hint(key string) string { return key[:len(access.Prefix)+4] + "…" }
+
+// Authenticate returns the key a request presents, or EUnauthorized. Keys
+// checked lately are answered from memory, so a busy endpoint does not
+// ask the store on every request.
+func (s *Service) Authenticate(ctx context.Context, key string) (*perch.Key, error) {
+	if !access.WellFormed(key) {
+		return nil, perch.Errorf(perch.EUnauthorized, "the credential is not a perch key")
+	}
+	id := keyID(key)
+	if k := s.keys.get(id); k != nil {
+		return k, nil
+	}
+	k, err := s.store.GetKey(ctx, id)
+	if perch.Code(err) == perch.ENotFound {
+		return nil, perch.Errorf(perch.EUnauthorized, "unknown key")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if k.Status == perch.StatusDeleted {
+		return nil, perch.Errorf(perch.EUnauthorized, "the key was revoked")
+	}
+	s.keys.put(id, k)
+	return k, nil
+}
+
+// RegisterRootKey stores the hash of a root key, unless it is stored
+// already; the key itself is kept by the caller (the root-key file).
+func (s *Service) RegisterRootKey(ctx context.Context, key string) error {
+	if !access.WellFormed(key) {
+		return perch.Errorf(perch.EInvalid, "not a perch key")
+	}
+	k := &perch.Key{
+		Meta: perch.Meta{ID: keyID(key), Name: "root", Status: perch.StatusCompleted},
+		Hint: hint(key),
+		Root: true,
+	}
+	err := s.store.CreateKey(ctx, k)
+	if perch.Code(err) == perch.EConflict {
+		return nil
+	}
+	return err
+}
+
+// CreateKey makes a new API key. The key is returned this once; only its
+// hash is kept.
+func (s *Service) CreateKey(ctx context.Context, name string) (string, *perch.Key, error) {
+	if err := checkName("key", name); err != nil {
+		return "", nil, err
+	}
+	key, _ := access.NewKey()
+	k := &perch.Key{
+		Meta: perch.Meta{ID: keyID(key), Name: name, Status: perch.StatusCompleted},
+		Hint: hint(key),
+	}
+	if err := s.store.CreateKey(ctx, k); err != nil {
+		return "", nil, err
+	}
+	return key, k, nil
+}
+
+// ListKeys returns one page of keys (their hints, never the keys).
+func (s *Service) ListKeys(ctx context.Context, f perch.Filter) ([]*perch.Key, string, error) {
+	return s.store.ListKeys(ctx, f)
+}
+
+// DeleteKey revokes a key by id.
+func (s *Service) DeleteKey(ctx context.Context, id string) (*perch.Key, error) {
+	k, err := s.store.UpdateKey(ctx, id, func(k *perch.Key) error {
+		k.Status = perch.StatusDeleted
+		return nil
+	})
+	if err == nil {
+		s.keys.drop(id)
+	}
+	return k, err
+}
+
+// keyCache remembers keys checked lately.
+type keyCache struct {
+	mu sync.RWMutex
+	m  map[string]keyEntry
+}
+
+type keyEntry struct {
+	key     *perch.Key
+	expires time.Time
+}
+
+func newKeyCache() *keyCache { return &keyCache{m: make(map[string]keyEntry)} }
+
+func (c *keyCache) get(id string) *perch.Key {
+	c.mu.RLock()
+	e, ok := c.m[id]
+	c.mu.RUnlock()
+	if !ok || time.Now().After(e.expires) {
+		return nil
+	}
+	return e.key
+}
+
+func (c *keyCache) put(id string, k *perch.Key) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) > 10000 { // bound it: forget everything rather than grow
+		clear(c.m)
+	}
+	c.m[id] = keyEntry{key: k, expires: time.Now().Add(keyTTL)}
+}
+
+func (c *keyCache) drop(id string) {
+	c.mu.Lock()
+	delete(c.m, id)
+	c.mu.Unlock()
+}

@@ -1,0 +1,285 @@
+package service
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/perchml/perch"
+	"github.com/perchml/perch/model"
+)
+
+// MaxBatchRecords bounds the records of one batch predict request.
+const MaxBatchRecords = 1000
+
+// refreshEvery is how often a cached model is checked against the store,
+// so that a change made through another server (a new threshold, a closed
+// endpoint) reaches this one within that time.
+const refreshEvery = time.Second
+
+// Predict predicts one record with a model that has a READY endpoint; the
+// prediction is written to out, whose storage is reused. It answers from
+// memory: the compiled model is loaded once and checked against the store
+// in the background.
+func (s *Service) Predict(ctx context.Context, id string, r perch.Record, out *perch.Prediction) error {
+	p, err := s.endpoint(ctx, id)
+	if err != nil {
+		return err
+	}
+	p.PredictRecord(r, out)
+	return nil
+}
+
+// PredictBatch predicts up to MaxBatchRecords records, in order.
+func (s *Service) PredictBatch(ctx context.Context, id string, rs []perch.Record) ([]perch.Prediction, error) {
+	if len(rs) > MaxBatchRecords {
+		return nil, perch.Errorf(perch.ELimitExceeded, "%d records, more than the limit of %d per request", len(rs), MaxBatchRecords)
+	}
+	p, err := s.endpoint(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]perch.Prediction, len(rs))
+	for i, r := range rs {
+		p.PredictRecord(r, &out[i])
+	}
+	return out, nil
+}
+
+// endpoint returns the compiled model behind a READY endpoint.
+func (s *Service) endpoint(ctx context.Context, id string) (*model.Predictor, error) {
+	e, err := s.models.entry(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	st := e.state.Load()
+	if st.model.Endpoint.Status != perch.EndpointReady {
+		if st.model.Status == perch.StatusDeleted {
+			return nil, perch.Errorf(perch.ENotFound, "model %s is deleted", id)
+		}
+		return nil, perch.Errorf(perch.EConflict, "model %s has no real-time endpoint (endpoint status %s); create one first", id, st.model.Endpoint.Status)
+	}
+	if st.compiled == nil || !st.compiled.matches(st.model) {
+		c, err := s.models.load(ctx, st.model)
+		if err != nil {
+			return nil, err
+		}
+		return c.predictor, nil
+	}
+	return st.compiled.predictor, nil
+}
+
+// compiled is a model file compiled for prediction.
+type compiled struct {
+	predictor *model.Predictor
+	artifact  string
+	threshold float64
+	size      int64
+}
+
+func (c *compiled) matches(m *perch.MLModel) bool {
+	return c.artifact == m.ArtifactURL && c.threshold == m.ScoreThreshold
+}
+
+// cached is what the cache knows of one model at one moment; it is
+// replaced whole, never changed, so readers need no lock.
+type cached struct {
+	model    *perch.MLModel
+	compiled *compiled // nil until a prediction or job needs it
+}
+
+type cacheEntry struct {
+	id         string
+	state      atomic.Pointer[cached]
+	checked    atomic.Int64 // UnixNano of the last look at the store
+	used       atomic.Int64 // UnixNano of the last use, for eviction
+	refreshing atomic.Bool
+	load       sync.Mutex // one compilation at a time
+}
+
+// cache keeps compiled models, bounded by the size of their files.
+type cache struct {
+	s       *Service
+	max     int64
+	mu      sync.RWMutex
+	entries map[string]*cacheEntry
+	size    int64 // bytes of compiled models held
+}
+
+func newCache(s *Service, max int64) *cache {
+	return &cache{s: s, max: max, entries: make(map[string]*cacheEntry)}
+}
+
+// entry returns the cache entry of a model, reading the model from the
+// store on a miss and starting a background check when the entry is old.
+func (c *cache) entry(ctx context.Context, id string) (*cacheEntry, error) {
+	now := time.Now().UnixNano()
+	c.mu.RLock()
+	e := c.entries[id]
+	c.mu.RUnlock()
+	if e == nil {
+		m, err := c.s.store.GetMLModel(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		e = c.put(m)
+	} else if now-e.checked.Load() > int64(refreshEvery) && e.refreshing.CompareAndSwap(false, true) {
+		go c.refresh(e)
+	}
+	e.used.Store(now)
+	return e, nil
+}
+
+// put returns the entry of m, adding it if missing.
+func (c *cache) put(m *perch.MLModel) *cacheEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.entries[m.ID]
+	if e == nil {
+		e = &cacheEntry{id: m.ID}
+		e.state.Store(&cached{model: m})
+		e.checked.Store(time.Now().UnixNano())
+		c.entries[m.ID] = e
+	}
+	return e
+}
+
+// refresh reads a model from the store again.
+func (c *cache) refresh(e *cacheEntry) {
+	defer e.refreshing.Store(false)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m, err := c.s.store.GetMLModel(ctx, e.id)
+	if perch.Code(err) == perch.ENotFound {
+		c.drop(e.id)
+		return
+	}
+	if err != nil {
+		c.s.log.Warn("model cache refresh", "model", e.id, "err", err)
+		return
+	}
+	c.changed(m)
+}
+
+// changed records a model's new state. A compiled model that still fits
+// it is kept; one that does not is dropped, and the next prediction
+// compiles the model again.
+func (c *cache) changed(m *perch.MLModel) {
+	c.mu.RLock()
+	e := c.entries[m.ID]
+	c.mu.RUnlock()
+	if e == nil {
+		return
+	}
+	e.checked.Store(time.Now().UnixNano())
+	for {
+		old := e.state.Load()
+		next := &cached{model: m, compiled: old.compiled}
+		if old.compiled != nil && !old.compiled.matches(m) {
+			next.compiled = nil
+		}
+		if e.state.CompareAndSwap(old, next) {
+			if old.compiled != nil && next.compiled == nil {
+				c.mu.Lock()
+				c.size -= old.compiled.size
+				c.mu.Unlock()
+			}
+			return
+		}
+	}
+}
+
+func (c *cache) drop(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.entries[id]; e != nil {
+		if st := e.state.Load(); st.compiled != nil {
+			c.size -= st.compiled.size
+		}
+		delete(c.entries, id)
+	}
+}
+
+// load returns m compiled, reading its model file if no compiled model
+// fits it. A model whose file is already loaded and only has a new
+// threshold is compiled again from memory.
+func (c *cache) load(ctx context.Context, m *perch.MLModel) (*compiled, error) {
+	if m.Status != perch.StatusCompleted || m.ArtifactURL == "" {
+		return nil, perch.Errorf(perch.EConflict, "model %s is %s; it has no trained model yet", m.ID, m.Status)
+	}
+	e := c.put(m)
+	e.used.Store(time.Now().UnixNano())
+	e.load.Lock()
+	defer e.load.Unlock()
+	st := e.state.Load()
+	if st.compiled != nil && st.compiled.matches(m) {
+		return st.compiled, nil
+	}
+	var file *model.Model
+	if st.compiled != nil && st.compiled.artifact == m.ArtifactURL {
+		f := *st.compiled.predictor.Model()
+		file = &f
+	} else {
+		key, err := c.s.objects.Key(m.ArtifactURL)
+		if err != nil {
+			return nil, err
+		}
+		b, err := c.s.objects.ReadAll(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		if file, err = model.Decode(b); err != nil {
+			return nil, perch.Errorf(perch.EInternal, "model %s: its file %s does not load: %v", m.ID, key, err)
+		}
+	}
+	file.ScoreThreshold = m.ScoreThreshold
+	p, err := model.Compile(file)
+	if err != nil {
+		return nil, perch.Errorf(perch.EInternal, "model %s: %v", m.ID, err)
+	}
+	cm := &compiled{predictor: p, artifact: m.ArtifactURL, threshold: m.ScoreThreshold, size: max(m.SizeBytes, 1)}
+	// Keep the newest model state alongside: m may be older than what a
+	// refresh stored meanwhile; a compiled model that does not fit the
+	// newest state is compiled again on its next use.
+	for {
+		old := e.state.Load()
+		next := &cached{model: old.model, compiled: cm}
+		if m.UpdatedAt.After(old.model.UpdatedAt) {
+			next.model = m
+		}
+		if e.state.CompareAndSwap(old, next) {
+			c.mu.Lock()
+			if old.compiled != nil {
+				c.size -= old.compiled.size
+			}
+			c.size += cm.size
+			c.evict(e)
+			c.mu.Unlock()
+			break
+		}
+	}
+	return cm, nil
+}
+
+// evict drops the least recently used compiled models until the cache
+// fits, keeping keep. c.mu is held.
+func (c *cache) evict(keep *cacheEntry) {
+	for c.size > c.max {
+		var victim *cacheEntry
+		for _, e := range c.entries {
+			if e == keep || e.state.Load().compiled == nil {
+				continue
+			}
+			if victim == nil || e.used.Load() < victim.used.Load() {
+				victim = e
+			}
+		}
+		if victim == nil {
+			return
+		}
+		st := victim.state.Load()
+		c.size -= st.compiled.size
+		victim.state.Store(&cached{model: st.model})
+	}
+}
