@@ -19,7 +19,7 @@ type command struct {
 }
 
 // order is the order "perch help" lists the commands in.
-var order = []string{"quickstart", "schema", "stats", "recipe", "train", "evaluate", "predict", "batch"}
+var order = []string{"serve", "quickstart", "schema", "stats", "recipe", "train", "evaluate", "predict", "batch"}
 
 // commands is filled in by init, since printHelp reads it and the
 // commands call printHelp.
@@ -27,6 +27,7 @@ var commands map[string]command
 
 func init() {
 	commands = map[string]command{
+		"serve":      {"perch serve [--data-dir DIR] [--listen ADDR] [--database URL] [--objects URL]", runServe},
 		"quickstart": {"perch quickstart [--data-dir DIR]", runQuickstart},
 		"schema":     {"perch schema infer FILE [--target NAME] [--positive VALUE] [--sample N]", runSchema},
 		"stats":      {"perch stats FILE --schema SCHEMA [--rearrangement JSON]", runStats},
