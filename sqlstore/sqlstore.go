@@ -41,6 +41,8 @@ func (d dialect) String() string {
 type Store struct {
 	db      *sql.DB
 	dialect dialect
+	driver  string // the database/sql driver and name db was opened with,
+	name    string // for Pool
 }
 
 var _ perch.Store = (*Store)(nil)
@@ -56,7 +58,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		s.dialect = postgres
-		s.db, err = sql.Open("pgx", dsn)
+		s.driver, s.name = "pgx", dsn
 	default:
 		path := strings.TrimPrefix(dsn, "sqlite://")
 		if path == "" {
@@ -69,9 +71,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		// Every transaction here writes, so it takes the write lock at
 		// BEGIN (immediate) instead of failing to upgrade a read lock
 		// later; busy_timeout makes a second writer wait, not fail.
-		s.db, err = sql.Open("sqlite", path+sep+"_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"+
-			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+		s.driver, s.name = "sqlite", path+sep+"_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"+
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	}
+	s.db, err = sql.Open(s.driver, s.name)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", s.dialect, err)
 	}
@@ -100,6 +103,18 @@ func busy(err error) bool {
 // DB returns the database, for parts that keep tables of their own in it
 // (the job queue).
 func (s *Store) DB() *sql.DB { return s.db }
+
+// Pool opens another pool of at most conns connections to the same
+// database, with the same settings, for a part that should not compete
+// with the store for connections (the job queue). The caller closes it.
+func (s *Store) Pool(conns int) (*sql.DB, error) {
+	db, err := sql.Open(s.driver, s.name)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(conns)
+	return db, nil
+}
 
 // Dialect names the database: "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.dialect.String() }

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -12,14 +11,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/perchml/perch"
+	"github.com/perchml/perch/internal/testdb"
 )
 
-const defaultPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
 // eachStore runs test once on SQLite and once on PostgreSQL. open opens
 // the same fresh database every time it is called and closes it when the
@@ -51,49 +49,8 @@ func opener(t *testing.T, dsn string) func() *Store {
 	}
 }
 
-var schemaSeq atomic.Int64
-
-// postgresDSN returns the URL of a schema of its own on the test server,
-// dropped when the test ends, so runs and tests do not see one another.
-// Without a server the test is skipped, unless it runs in CI, where the
-// server must be there.
-func postgresDSN(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("PERCH_TEST_POSTGRES")
-	if base == "" {
-		base = defaultPostgres
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	db, err := sql.Open("pgx", base)
-	if err == nil {
-		err = db.PingContext(ctx)
-	}
-	if err != nil {
-		if db != nil {
-			db.Close()
-		}
-		msg := fmt.Sprintf("no PostgreSQL at %s (set PERCH_TEST_POSTGRES): %v", base, err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	schema := fmt.Sprintf("perch_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano(), schemaSeq.Add(1))
-	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		db.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		db.Exec("DROP SCHEMA " + schema + " CASCADE")
-		db.Close()
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
-}
+// postgresDSN returns the URL of a fresh schema on the test server.
+func postgresDSN(t *testing.T) string { return testdb.Postgres(t) }
 
 func wantCode(t *testing.T, err error, code perch.ErrorCode) {
 	t.Helper()

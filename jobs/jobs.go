@@ -1,0 +1,189 @@
+// Package jobs runs the service's jobs durably on River, in the database
+// perch keeps its metadata in: SQLite on one machine, PostgreSQL when
+// several servers share the work. A job enqueued is a row in that
+// database, so it outlives the process that enqueued it.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/perchml/perch/service"
+)
+
+// Runner does the work of a job; *service.Service is one.
+type Runner interface {
+	Run(ctx context.Context, j service.Job) error
+}
+
+// Options tune a Queue.
+type Options struct {
+	// Workers is how many jobs run at once on this server; 0 means the
+	// number of CPUs, at least 2.
+	Workers int
+	// PollInterval is how often the queue looks for new jobs; 0 means
+	// 200ms. (Jobs enqueued by this server start at once.)
+	PollInterval time.Duration
+	// WaitInterval is how long a job waiting on another entity sleeps
+	// before it looks again; 0 means 500ms.
+	WaitInterval time.Duration
+	Logger       *slog.Logger
+}
+
+// args is a job as River stores it.
+type args struct {
+	service.Job
+}
+
+func (args) Kind() string { return "perch" }
+
+// InsertOpts makes equal jobs unique while one is waiting or running, so
+// that enqueueing a job again (as the service's sweep does) adds nothing.
+// Completed jobs are left out: an entity PENDING again needs a new run.
+func (args) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{
+		ByArgs: true,
+		ByState: []rivertype.JobState{
+			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+			rivertype.JobStateRunning, rivertype.JobStateScheduled,
+		},
+	}}
+}
+
+type worker struct {
+	river.WorkerDefaults[args]
+	run  Runner
+	wait time.Duration
+}
+
+func (w *worker) Work(ctx context.Context, job *river.Job[args]) error {
+	err := w.run.Run(ctx, job.Args.Job)
+	if errors.Is(err, service.ErrNotReady) {
+		return river.JobSnooze(w.wait)
+	}
+	return err
+}
+
+// Queue is a service.Queue on River.
+type Queue struct {
+	client  *river.Client[*sql.Tx]
+	db      *sql.DB
+	dialect string
+}
+
+// Open brings River's tables in db up to date and returns a queue that
+// hands jobs to run once started. dialect is "sqlite" or "postgres".
+//
+// On SQLite, db should allow one connection: River's polling and
+// completions then queue in Go instead of waiting on SQLite's file lock.
+func Open(ctx context.Context, db *sql.DB, dialect string, run Runner, opt Options) (*Queue, error) {
+	if opt.Workers <= 0 {
+		opt.Workers = max(runtime.NumCPU(), 2)
+	}
+	if opt.PollInterval <= 0 {
+		opt.PollInterval = 200 * time.Millisecond
+	}
+	if opt.WaitInterval <= 0 {
+		opt.WaitInterval = 500 * time.Millisecond
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &worker{run: run, wait: opt.WaitInterval}); err != nil {
+		return nil, err
+	}
+	cfg := &river.Config{
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opt.Workers}},
+		Workers:           workers,
+		JobTimeout:        -1, // training has no natural bound; leases catch dead servers
+		FetchPollInterval: opt.PollInterval,
+		FetchCooldown:     min(opt.PollInterval, 50*time.Millisecond),
+		Logger:            opt.Logger,
+		PollOnly:          true, // database/sql offers no LISTEN; polling is cheap here
+	}
+	var client *river.Client[*sql.Tx]
+	var err error
+	switch dialect {
+	case "sqlite":
+		drv := riversqlite.New(db)
+		if err := migrate[*sql.Tx](ctx, drv); err != nil {
+			return nil, err
+		}
+		client, err = river.NewClient(drv, cfg)
+	case "postgres":
+		drv := riverdatabasesql.New(db)
+		if err := migrate[*sql.Tx](ctx, drv); err != nil {
+			return nil, err
+		}
+		client, err = river.NewClient(drv, cfg)
+	default:
+		return nil, fmt.Errorf("jobs: unknown database dialect %q", dialect)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return &Queue{client: client, db: db, dialect: dialect}, nil
+}
+
+func migrate[TTx any](ctx context.Context, drv riverdriver.Driver[TTx]) error {
+	m, err := rivermigrate.New(drv, nil)
+	if err != nil {
+		return fmt.Errorf("jobs: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("jobs: migrating the job tables: %w", err)
+	}
+	return nil
+}
+
+// Enqueue implements service.Queue.
+func (q *Queue) Enqueue(ctx context.Context, j service.Job) error {
+	if _, err := q.client.Insert(ctx, args{j}, nil); err != nil {
+		return fmt.Errorf("jobs: enqueue %s %s: %w", j.Kind, j.ID, err)
+	}
+	return nil
+}
+
+// ReleaseRunning makes the jobs a stopped server was running available
+// again. Only for a database no other server works on (a SQLite file
+// whose lock the caller holds): there, every running job is an orphan.
+// On PostgreSQL River's rescuer does this, after an hour; the service's
+// leases restart the entities long before.
+func (q *Queue) ReleaseRunning(ctx context.Context) (int64, error) {
+	if q.dialect != "sqlite" {
+		return 0, nil
+	}
+	res, err := q.db.ExecContext(ctx, "UPDATE river_job SET state = 'available' WHERE state = 'running'")
+	if err != nil {
+		return 0, fmt.Errorf("jobs: releasing orphaned jobs: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// Start starts working jobs; they run until Stop.
+func (q *Queue) Start(ctx context.Context) error { return q.client.Start(ctx) }
+
+// Stop stops fetching jobs and waits for running ones until ctx is done,
+// then cancels them (the service puts their entities back to PENDING).
+func (q *Queue) Stop(ctx context.Context) error {
+	err := q.client.Stop(ctx)
+	if ctx.Err() != nil {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return q.client.StopAndCancel(cctx)
+	}
+	return err
+}
