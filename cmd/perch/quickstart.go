@@ -2,125 +2,244 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/perchml/perch"
-	"github.com/perchml/perch/data"
+	"github.com/perchml/perch/access"
 	"github.com/perchml/perch/examples"
-	"github.com/perchml/perch/learn"
-	"github.com/perchml/perch/model"
+	"github.com/perchml/perch/service"
 )
 
 // foundingRecord is the record the quickstart predicts.
 const foundingRecord = "22, Local-gov, 108435, Masters, 14, Married-civ-spouse, Prof-specialty, Husband, White, Male, 0, 0, 80, United-States"
 
-// runQuickstart trains the bundled Adult example end to end — schema,
-// model, evaluation, one prediction — into a data folder, reusing what an
-// earlier run left there.
+// The quickstart's entities have fixed ids, so that running it again
+// finds what the last run made.
+const (
+	qsTrain      = "adult-train"
+	qsTest       = "adult-test"
+	qsModel      = "adult-income"
+	qsEvaluation = "adult-income-test"
+)
+
+// runQuickstart starts the server on embedded defaults, loads the bundled
+// Adult example through the service (data sources, model, evaluation,
+// endpoint), prints how to predict with curl, and keeps serving.
 func runQuickstart(args []string, _ io.Reader, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("quickstart", flag.ContinueOnError)
-	dir := fl.String("data-dir", envOr("PERCH_DATA_DIR", "perch-data"), "`DIR` for the example's files (env PERCH_DATA_DIR)")
-	if pos, err := parseFlags(fl, args, stdout); err != nil {
+	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
+	cfg := serverFlags(fs)
+	if lvl := fs.Lookup("log-level"); lvl != nil && envOr("PERCH_LOG_LEVEL", "") == "" {
+		// The quickstart's own lines tell the story; the log has warnings only.
+		lvl.DefValue = "warn"
+		lvl.Value.Set("warn")
+	}
+	pos, err := parseFlags(fs, args, stdout)
+	if err != nil {
 		return err
-	} else if len(pos) > 0 {
+	}
+	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
 	}
-	abs, err := filepath.Abs(filepath.Join(*dir, "adult"))
+	ctx := context.Background()
+	s, err := startServer(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
+	fmt.Fprintf(stdout, "perch is serving on %s (data in %s)\n", s.url, s.dataDir)
+	s.printRootKey(stdout)
+	if err := s.quickstart(ctx, stdout); err != nil {
+		s.shutdown(10 * time.Second)
 		return err
 	}
-	for _, name := range []string{"train.csv.gz", "test.csv.gz"} {
-		if err := copyExample(filepath.Join(abs, name), "adult/"+name); err != nil {
-			return err
-		}
-	}
-	train, test := filepath.Join(abs, "train.csv.gz"), filepath.Join(abs, "test.csv.gz")
-	schemaPath, modelPath := filepath.Join(abs, "adult.schema.json"), filepath.Join(abs, "adult.model")
+	werr := s.waitForSignal()
+	return errors.Join(werr, s.shutdown(30*time.Second))
+}
 
-	m, err := model.ReadFile(modelPath)
-	if errors.Is(err, fs.ErrNotExist) {
-		start := time.Now()
-		f, err := open(train)
-		if err != nil {
+// quickstart creates (or finds) the Adult example's entities and prints
+// the evaluation and a curl command that predicts the founding record.
+func (s *server) quickstart(ctx context.Context, w io.Writer) error {
+	svc := s.svc
+	for _, name := range []string{"train.csv.gz", "test.csv.gz"} {
+		key := "examples/adult/" + name
+		if ok, err := s.bucket.Exists(ctx, key); err != nil {
 			return err
+		} else if !ok {
+			b, err := examples.FS.ReadFile("adult/" + name)
+			if err != nil {
+				return err
+			}
+			if err := s.bucket.Write(ctx, key, bytes.NewReader(b), "application/gzip"); err != nil {
+				return err
+			}
 		}
-		s, err := data.InferSchema(f, data.InferOptions{Target: "income"})
-		f.Close()
-		if err != nil {
-			return err
-		}
-		var sb bytes.Buffer
-		if err := writeJSON(&sb, s); err != nil {
-			return err
-		}
-		if err := os.WriteFile(schemaPath, sb.Bytes(), 0o644); err != nil {
-			return err
-		}
-		t, err := data.LoadFile(train, s, nil)
-		if err != nil {
-			return err
-		}
-		if m, err = learn.Train(t, learn.Options{Type: perch.BinaryModel}); err != nil {
-			return err
-		}
-		if err := m.WriteFile(modelPath); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "trained a BINARY model of income >50K on %d rows in %s\n", m.Training.Rows, time.Since(start).Round(time.Millisecond))
-	} else if err != nil {
-		return prefix(modelPath, err)
+	}
+	start := time.Now()
+	train, err := ensure(ctx, func() (*perch.DataSource, error) { return svc.GetDataSource(ctx, qsTrain) },
+		func() (*perch.DataSource, error) {
+			return svc.CreateDataSource(ctx, service.DataSourceInput{
+				ID: qsTrain, Name: "Adult census income: training data", DataURL: "examples/adult/train.csv.gz",
+				TargetAttributeName: "income", ComputeStatistics: true,
+			})
+		})
+	if err != nil {
+		return err
+	}
+	if train, err = waitDone(ctx, "data source "+qsTrain, func() (*perch.DataSource, error) { return svc.GetDataSource(ctx, qsTrain) }); err != nil {
+		return err
+	}
+	if _, err := ensure(ctx, func() (*perch.DataSource, error) { return svc.GetDataSource(ctx, qsTest) },
+		func() (*perch.DataSource, error) {
+			return svc.CreateDataSource(ctx, service.DataSourceInput{
+				ID: qsTest, Name: "Adult census income: test data", DataURL: "examples/adult/test.csv.gz",
+				Schema: train.Schema,
+			})
+		}); err != nil {
+		return err
+	}
+	m, err := ensure(ctx, func() (*perch.MLModel, error) { return svc.GetMLModel(ctx, qsModel) },
+		func() (*perch.MLModel, error) {
+			return svc.CreateMLModel(ctx, service.MLModelInput{
+				ID: qsModel, Name: "Income above 50K", Type: perch.BinaryModel, TrainingDataSourceID: qsTrain,
+			})
+		})
+	if err != nil {
+		return err
+	}
+	fresh := m.Status != perch.StatusCompleted
+	if m, err = waitDone(ctx, "model "+qsModel, func() (*perch.MLModel, error) { return svc.GetMLModel(ctx, qsModel) }); err != nil {
+		return err
+	}
+	if fresh {
+		fmt.Fprintf(w, "trained model %s (BINARY, income >50K) on %d rows in %s\n", qsModel, train.Records, time.Since(start).Round(time.Millisecond))
 	} else {
-		fmt.Fprintf(stdout, "reusing the model in %s\n", modelPath)
+		fmt.Fprintf(w, "reusing model %s\n", qsModel)
 	}
-	p, err := model.Compile(m)
+	if _, err := ensure(ctx, func() (*perch.Evaluation, error) { return svc.GetEvaluation(ctx, qsEvaluation) },
+		func() (*perch.Evaluation, error) {
+			return svc.CreateEvaluation(ctx, service.EvaluationInput{
+				ID: qsEvaluation, Name: "Income model on the held-out test data", MLModelID: qsModel, DataSourceID: qsTest,
+			})
+		}); err != nil {
+		return err
+	}
+	ev, err := waitDone(ctx, "evaluation "+qsEvaluation, func() (*perch.Evaluation, error) { return svc.GetEvaluation(ctx, qsEvaluation) })
 	if err != nil {
 		return err
 	}
-	t, err := data.LoadFile(test, m.Schema, nil)
+	fmt.Fprintf(w, "evaluation %s: BinaryAUC %s on the held-out test data\n", qsEvaluation, ev.PerformanceMetrics["BinaryAUC"])
+	if m, err = svc.CreateEndpoint(ctx, qsModel, 0); err != nil {
+		return err
+	}
+	body, err := foundingBody(m.ID, train.Schema)
 	if err != nil {
 		return err
 	}
-	ev, err := learn.Evaluate(p, t)
-	if err != nil {
+	var rec struct{ Record perch.Record }
+	json.Unmarshal(body, &rec)
+	var p perch.Prediction
+	if err := svc.Predict(ctx, qsModel, rec.Record, &p); err != nil {
 		return err
 	}
-	fields, err := csvRecord(m.Schema, foundingRecord)
-	if err != nil {
-		return err
-	}
-	var pred perch.Prediction
-	p.Predict(fields, &pred)
-	fmt.Fprintf(stdout, "evaluated on %d held-out rows: BinaryAUC %s\n\n", ev.Records, ev.PerformanceMetrics.Properties["BinaryAUC"])
-	fmt.Fprintf(stdout, "prediction for %q:\n%s\n\n", foundingRecord, pred.AppendJSON(nil))
-	fmt.Fprintf(stdout, "files: %s\ntry:   perch predict --model %s --record age=52 --record education=Doctorate\n", abs, modelPath)
+	keyPath := filepath.Join(s.dataDir, access.RootKeyFile)
+	fmt.Fprintf(w, "endpoint: %s\n\n", m.Endpoint.URL)
+	fmt.Fprintf(w, "predict the record %q:\n\n", foundingRecord)
+	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $(cat %s)\" -H 'Content-Type: application/json' \\\n    -d '%s' \\\n    %s\n\n",
+		shellQuote(keyPath), body, m.Endpoint.URL)
+	fmt.Fprintf(w, "answer: {\"prediction\":%s}\n\n", p.AppendJSON(nil))
+	fmt.Fprintf(w, "perch keeps serving; stop it with Ctrl-C.\n")
 	return nil
 }
 
-// copyExample writes a shipped data set to path unless it is there already.
-func copyExample(path, name string) error {
-	if _, err := os.Stat(path); err == nil {
-		return nil
-	}
-	b, err := examples.FS.ReadFile(name)
+// foundingBody is the predict request for the founding record, keyed by
+// the schema's attribute names.
+func foundingBody(_ string, s *perch.Schema) ([]byte, error) {
+	fields, err := csvRecord(s, foundingRecord)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return os.WriteFile(path, b, 0o644)
+	var b bytes.Buffer
+	b.WriteString(`{"record":{`)
+	first := true
+	for i, a := range s.Attributes {
+		if i == s.Target() || fields[i] == "" {
+			continue
+		}
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		k, _ := json.Marshal(a.Name)
+		v, _ := json.Marshal(fields[i])
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteString("}}")
+	return b.Bytes(), nil
 }
 
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
+// shellQuote quotes a path for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:@", r))
+	}) < 0 {
+		return s
 	}
-	return def
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// ensure returns the entity get finds, or the one create makes when there
+// is none yet.
+func ensure[T any](ctx context.Context, get, create func() (*T, error)) (*T, error) {
+	v, err := get()
+	if perch.Code(err) == perch.ENotFound {
+		return create()
+	}
+	return v, err
+}
+
+// statusOf reads the status of any entity.
+func statusOf(v any) (perch.Status, string) {
+	switch e := v.(type) {
+	case *perch.DataSource:
+		return e.Status, e.Message
+	case *perch.MLModel:
+		return e.Status, e.Message
+	case *perch.Evaluation:
+		return e.Status, e.Message
+	case *perch.BatchPrediction:
+		return e.Status, e.Message
+	}
+	return "", ""
+}
+
+// waitDone polls an entity until its job is done, failing unless it
+// COMPLETED.
+func waitDone[T any](ctx context.Context, what string, get func() (*T, error)) (*T, error) {
+	for {
+		v, err := get()
+		if err != nil {
+			return nil, err
+		}
+		st, msg := statusOf(v)
+		switch st {
+		case perch.StatusCompleted:
+			return v, nil
+		case perch.StatusFailed, perch.StatusDeleted:
+			return nil, fmt.Errorf("%s is %s: %s (start afresh with another --data-dir)", what, st, msg)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

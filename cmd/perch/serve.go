@@ -1,11 +1,317 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/perchml/perch/access"
+	"github.com/perchml/perch/api"
+	"github.com/perchml/perch/jobs"
+	"github.com/perchml/perch/objects"
+	"github.com/perchml/perch/service"
+	"github.com/perchml/perch/sqlstore"
 )
 
-// runServe: perch serve — the server. (Being wired.)
+// serverConfig is what serve and quickstart take from flags and the
+// environment.
+type serverConfig struct {
+	dataDir  string
+	listen   string
+	database string // "" is <data-dir>/perch.db
+	objects  string // "" is <data-dir>/objects
+	workers  int
+	logLevel string
+	lease    time.Duration
+}
+
+// serverFlags registers the flags of a server on fs.
+func serverFlags(fs *flag.FlagSet) *serverConfig {
+	c := &serverConfig{}
+	fs.StringVar(&c.dataDir, "data-dir", envOr("PERCH_DATA_DIR", "perch-data"), "`DIR` for the database, objects and root key (env PERCH_DATA_DIR)")
+	fs.StringVar(&c.listen, "listen", envOr("PERCH_LISTEN", "127.0.0.1:8080"), "`ADDR` to serve HTTP on (env PERCH_LISTEN)")
+	fs.StringVar(&c.database, "database", os.Getenv("PERCH_DATABASE"), "metadata database `URL`: postgres://… to share it between servers (env PERCH_DATABASE;\ndefault: SQLite at DIR/perch.db)")
+	fs.StringVar(&c.objects, "objects", os.Getenv("PERCH_OBJECTS"), "object store `URL`: s3://bucket?endpoint=… for any S3-compatible store (env PERCH_OBJECTS;\ndefault: the folder DIR/objects)")
+	workers, _ := strconv.Atoi(os.Getenv("PERCH_WORKERS"))
+	fs.IntVar(&c.workers, "workers", workers, "`N` jobs at once (env PERCH_WORKERS; default: the number of CPUs)")
+	fs.StringVar(&c.logLevel, "log-level", envOr("PERCH_LOG_LEVEL", "info"), "`LEVEL`: debug, info, warn or error (env PERCH_LOG_LEVEL)")
+	if d, err := time.ParseDuration(os.Getenv("PERCH_JOB_LEASE")); err == nil {
+		c.lease = d
+	}
+	return c
+}
+
+// server is a running perch server.
+type server struct {
+	cfg     *serverConfig
+	dataDir string // absolute
+	url     string // http://host:port, as clients reach it
+	rootKey string
+	created bool // the root key was made by this start
+	svc     *service.Service
+	store   *sqlstore.Store
+	jobDB   interface{ Close() error }
+	bucket  *objects.Bucket
+	queue   *jobs.Queue
+	http    *http.Server
+	ln      net.Listener
+	lock    *os.File
+	log     *slog.Logger
+	ready   atomic.Bool
+	served  chan error
+	cancel  context.CancelFunc
+	swept   chan struct{}
+}
+
+// startServer opens everything a server needs and starts serving. The
+// caller stops it with shutdown.
+func startServer(ctx context.Context, c *serverConfig, stderr io.Writer) (_ *server, err error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, usagef("--log-level %q: want debug, info, warn or error", c.logLevel)
+	}
+	s := &server{cfg: c, served: make(chan error, 1), swept: make(chan struct{})}
+	s.log = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if s.dataDir, err = filepath.Abs(c.dataDir); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(s.dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	db := c.database
+	sqlite := db == "" || !(strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://"))
+	if db == "" {
+		db = filepath.Join(s.dataDir, "perch.db")
+	}
+	if sqlite {
+		// One server per SQLite file: then a job found running at start
+		// was left by a server that stopped, and can be restarted at once.
+		if s.lock, err = lockFile(filepath.Join(s.dataDir, "perch.lock")); err != nil {
+			return nil, err
+		}
+	}
+	if s.store, err = sqlstore.Open(ctx, db); err != nil {
+		return nil, err
+	}
+	objURL := c.objects
+	if objURL == "" {
+		objURL = filepath.Join(s.dataDir, "objects")
+	}
+	if s.bucket, err = objects.Open(ctx, objURL); err != nil {
+		return nil, err
+	}
+	s.svc = service.New(service.Config{Store: s.store, Objects: s.bucket, Logger: s.log, Lease: c.lease})
+	conns := 4
+	if sqlite {
+		conns = 1
+	}
+	pool, err := s.store.Pool(conns)
+	if err != nil {
+		return nil, err
+	}
+	s.jobDB = pool
+	if s.queue, err = jobs.Open(ctx, pool, s.store.Dialect(), s.svc, jobs.Options{Workers: c.workers, Logger: s.log}); err != nil {
+		return nil, err
+	}
+	s.svc.SetQueue(s.queue)
+
+	var created bool
+	if s.rootKey, created, err = access.EnsureRootKey(s.dataDir); err != nil {
+		return nil, err
+	}
+	s.created = created
+	if err := s.svc.RegisterRootKey(ctx, s.rootKey); err != nil {
+		return nil, err
+	}
+
+	if s.ln, err = net.Listen("tcp", c.listen); err != nil {
+		return nil, fmt.Errorf("--listen %s: %w", c.listen, err)
+	}
+	s.url = "http://" + s.ln.Addr().String()
+	s.svc.SetBaseURL(s.url)
+	s.http = &http.Server{
+		Handler:           api.New(s.svc, api.Options{Logger: s.log, Ready: s.ready.Load}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	go func() { s.served <- s.http.Serve(s.ln) }()
+
+	// Jobs left behind by a stopped server start again before new ones.
+	if sqlite {
+		if n, err := s.queue.ReleaseRunning(ctx); err != nil {
+			return nil, err
+		} else if n > 0 {
+			s.log.Warn("released jobs a stopped server was running", "jobs", n)
+		}
+	}
+	if err := s.svc.Sweep(ctx, sqlite); err != nil {
+		return nil, err
+	}
+	if err := s.queue.Start(context.WithoutCancel(ctx)); err != nil {
+		return nil, err
+	}
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	go s.sweep(bg)
+	s.ready.Store(true)
+	s.log.Info("serving", "url", s.url, "dataDir", s.dataDir, "database", s.store.Dialect(), "objects", objURL)
+	return s, nil
+}
+
+// sweep restarts lost jobs now and then: those of servers that stopped.
+func (s *server) sweep(ctx context.Context) {
+	defer close(s.swept)
+	lease := s.cfg.lease
+	if lease <= 0 {
+		lease = 30 * time.Second
+	}
+	t := time.NewTicker(lease / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.svc.Sweep(ctx, false); err != nil && ctx.Err() == nil {
+				s.log.Warn("sweep", "err", err)
+			}
+		}
+	}
+}
+
+// shutdown stops taking requests, lets running requests and jobs finish
+// for a while, and closes everything.
+func (s *server) shutdown(timeout time.Duration) error {
+	s.ready.Store(false)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var errs []error
+	if s.http != nil {
+		errs = append(errs, s.http.Shutdown(ctx))
+	}
+	if s.cancel != nil {
+		s.cancel()
+		<-s.swept
+	}
+	if s.queue != nil {
+		errs = append(errs, s.queue.Stop(ctx))
+	}
+	s.queue = nil
+	errs = append(errs, s.close())
+	return errors.Join(errs...)
+}
+
+// close releases what startServer opened.
+func (s *server) close() error {
+	var errs []error
+	if s.ln != nil && s.http == nil {
+		s.ln.Close()
+	}
+	if s.jobDB != nil {
+		errs = append(errs, s.jobDB.Close())
+	}
+	if s.store != nil {
+		errs = append(errs, s.store.Close())
+	}
+	if s.bucket != nil {
+		errs = append(errs, s.bucket.Close())
+	}
+	if s.lock != nil {
+		s.lock.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// lockFile takes an exclusive lock on path, failing at once if another
+// process holds it.
+func lockFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("another perch server is using %s (its lock file %s is held); stop it, or give this one its own --data-dir", filepath.Dir(path), path)
+	}
+	return f, nil
+}
+
+// stopRequested, when closed, stops servers as a signal would; tests use it.
+var stopRequested chan struct{}
+
+// waitForSignal blocks until SIGINT or SIGTERM, or until the server stops
+// serving on its own.
+func (s *server) waitForSignal() error {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	select {
+	case got := <-sig:
+		s.log.Info("stopping", "signal", got.String())
+		return nil
+	case err := <-s.served:
+		return err
+	case <-stopRequested:
+		return nil
+	}
+}
+
+// printRootKey says where the root key is, and shows it when this start
+// made it: the only time it is printed.
+func (s *server) printRootKey(w io.Writer) {
+	path := filepath.Join(s.dataDir, access.RootKeyFile)
+	if s.created {
+		fmt.Fprintf(w, "root API key (shown once; kept in %s, mode 0600):\n  %s\n", path, s.rootKey)
+	} else {
+		fmt.Fprintf(w, "root API key: in %s\n", path)
+	}
+}
+
+// runServe: perch serve [flags] — the server, until SIGINT or SIGTERM.
 func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) error {
-	return errors.New("serve: not built yet")
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg := serverFlags(fs)
+	pos, err := parseFlags(fs, args, stdout)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	s, err := startServer(context.Background(), cfg, stderr)
+	if err != nil {
+		return err
+	}
+	s.printRootKey(stdout)
+	fmt.Fprintf(stdout, "perch is serving on %s (data in %s)\n", s.url, s.dataDir)
+	werr := s.waitForSignal()
+	return errors.Join(werr, s.shutdown(30*time.Second))
+}
+
+// envOr returns the environment variable key, or def when it is unset or
+// empty.
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
 }
