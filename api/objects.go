@@ -1,0 +1,115 @@
+package api
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/perchml/perch"
+)
+
+// object is an object as the API shows it.
+type object struct {
+	Key     string     `json:"key"`
+	URL     string     `json:"url"`
+	Size    int64      `json:"size"`
+	ModTime *time.Time `json:"modTime,omitempty"`
+	ETag    string     `json:"etag"`
+}
+
+// ownKey reports whether key is one of perch's own files (model files,
+// reports, statistics), which clients may read but not change.
+func ownKey(key string) bool {
+	first, _, _ := strings.Cut(key, "/")
+	return strings.EqualFold(first, ".perch")
+}
+
+func forbidOwn(key string) error {
+	if ownKey(key) {
+		return perch.Errorf(perch.EForbidden, "object %q: .perch/ holds perch's own files; they can be read, not changed", key)
+	}
+	return nil
+}
+
+func (a *api) putObject(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	if err := forbidOwn(key); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	ct := r.Header.Get("Content-Type")
+	b := a.svc.Objects()
+	if err := b.Write(r.Context(), key, r.Body, ct); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	at, err := b.Attributes(r.Context(), key)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	created(w, r, "/v1/objects/"+key, object{Key: key, URL: b.URL(key), Size: at.Size, ETag: at.ETag})
+}
+
+func (a *api) getObject(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	rc, err := a.svc.Objects().NewReader(r.Context(), key)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	defer rc.Close()
+	h := w.Header()
+	if strings.HasSuffix(strings.ToLower(key), ".csv") {
+		h.Set("Content-Type", "text/csv")
+	} else {
+		h.Set("Content-Type", "application/octet-stream")
+	}
+	if s, ok := rc.(interface{ Size() int64 }); ok {
+		h.Set("Content-Length", strconv.FormatInt(s.Size(), 10))
+	}
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	if _, err := io.Copy(w, rc); err != nil && r.Context().Err() == nil {
+		// Too late for an error response: the status is sent. The client
+		// sees a short body.
+		a.log.Warn("object download", "request_id", requestIDFrom(r.Context()), "key", key, "err", err)
+	}
+}
+
+func (a *api) listObjects(w http.ResponseWriter, r *http.Request) {
+	q, err := query(r, "prefix")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	b := a.svc.Objects()
+	as, err := b.List(r.Context(), q.Get("prefix"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	items := make([]object, len(as))
+	for i, at := range as {
+		t := at.ModTime.UTC()
+		items[i] = object{Key: at.Key, URL: b.URL(at.Key), Size: at.Size, ModTime: &t, ETag: at.ETag}
+	}
+	writeJSON(w, r, http.StatusOK, page[object]{Items: items})
+}
+
+func (a *api) deleteObject(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	if err := forbidOwn(key); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := a.svc.Objects().Delete(r.Context(), key); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
