@@ -190,14 +190,15 @@ func tagsPath(resource, id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if resource == "" {
-		return "", perch.Errorf(perch.EInvalid, "a resource type is required")
+	res, err := resourcePath(resource)
+	if err != nil {
+		return "", err
 	}
-	return "/v1/" + url.PathEscape(resource) + "/" + p + "/tags", nil
+	return "/v1/" + res + "/" + p + "/tags", nil
 }
 
 // Tags returns the tags of an entity; resource is DataSources, MLModels,
-// Evaluations or BatchPredictions.
+// Evaluations or BatchPredictions (or AML's name of the kind, MLModel…).
 func (c *Client) Tags(ctx context.Context, resource, id string) (map[string]string, error) {
 	return c.tags(ctx, http.MethodGet, resource, id, nil, nil)
 }

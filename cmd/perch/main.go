@@ -19,7 +19,8 @@ type command struct {
 }
 
 // order is the order "perch help" lists the commands in.
-var order = []string{"serve", "quickstart", "schema", "stats", "recipe", "train", "evaluate", "predict", "batch"}
+var order = []string{"serve", "quickstart", "schema", "stats", "recipe", "train", "evaluate", "predict", "batch",
+	"datasources", "models", "evaluations", "batchpredictions", "keys"}
 
 // commands is filled in by init, since printHelp reads it and the
 // commands call printHelp.
@@ -36,8 +37,15 @@ func init() {
 			"              [--recipe RECIPE] [--rearrangement JSON] [--param key=value ...] --out MODEL", runTrain},
 		"evaluate": {"perch evaluate --model MODEL --data FILE [--schema SCHEMA] [--rearrangement JSON]", runEvaluate},
 		"predict": {"perch predict --model MODEL (--record key=value ... | --csv 'LINE')\n" +
-			"  perch predict --model MODEL < RECORDS.jsonl", runPredict},
+			"  perch predict --model MODEL < RECORDS.jsonl\n" +
+			"  perch predict --server URL --model ID (--record key=value ... | --csv 'LINE' | < RECORDS.jsonl)", runPredict},
 		"batch": {"perch batch --model MODEL --in FILE --out FILE|- [--header true|false|auto]", runBatch},
+		// On a server (--server URL --key KEY; run "perch COMMAND -h").
+		"datasources":      {"perch datasources create|list|get|update|delete|statistics|tags ...", runDataSources},
+		"models":           {"perch models create|list|get|update|delete|endpoint|tags ...", runModels},
+		"evaluations":      {"perch evaluations create|list|get|update|delete|report|tags ...", runEvaluations},
+		"batchpredictions": {"perch batchpredictions create|list|get|update|delete|tags ...", runBatchPredictions},
+		"keys":             {"perch keys create|list|delete ...", runKeys},
 	}
 }
 

@@ -16,13 +16,17 @@ import (
 )
 
 // runPredict: perch predict --model MODEL (--record key=value ... | --csv 'LINE');
-// with neither, JSON Lines records on stdin, one prediction per line.
+// with neither, JSON Lines records on stdin, one prediction per line. With
+// --server, a server's model predicts.
 func runPredict(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("predict", flag.ContinueOnError)
-	modelPath := fs.String("model", "", "`MODEL` file")
+	modelPath := fs.String("model", "", "`MODEL` file, or with --server the model's ID")
 	csvLine := fs.String("csv", "", "one record as a CSV `LINE`, in the schema's column order (the target may be left out)")
 	var record multi
 	fs.Var(&record, "record", "one attribute of the record, `name=value` (repeatable)")
+	var rm remote
+	fs.StringVar(&rm.server, "server", "", "`URL` of a perch server whose real-time endpoint predicts, instead of a model file")
+	rm.keyFlags(fs)
 	pos, err := parseFlags(fs, args, stdout)
 	if err != nil {
 		return err
@@ -35,6 +39,9 @@ func runPredict(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	}
 	if *csvLine != "" && len(record) > 0 {
 		return usagef("give --record or --csv, not both")
+	}
+	if rm.server != "" {
+		return remotePredict(&rm, *modelPath, *csvLine, record, stdin, stdout, stderr)
 	}
 	m, err := readModel(*modelPath)
 	if err != nil {
