@@ -62,11 +62,12 @@ func noun(resource string) string {
 // (a restart, a proxy hiccup) before Wait gives up.
 const maxPollFailures = 5
 
-// Wait polls an entity every interval (0: one second) until its job is
-// done: nil when it is COMPLETED, a *FailedError carrying its message when
-// it FAILED or was DELETED, or the context's error. A poll that does not
-// reach the server is tried again, a few times, so a server restart does
-// not end a long wait.
+// Wait polls an entity until its job is done: nil when it is COMPLETED, a
+// *FailedError carrying its message when it FAILED or was DELETED, or the
+// context's error. The polls start quick, so a short job is not waited on
+// for long, and slow down to one every interval (0: one second). A poll
+// that does not reach the server is tried again, a few times, so a server
+// restart does not end a long wait.
 func (c *Client) Wait(ctx context.Context, resource, id string, every time.Duration) error {
 	res, err := resourcePath(resource)
 	if err != nil {
@@ -75,7 +76,7 @@ func (c *Client) Wait(ctx context.Context, resource, id string, every time.Durat
 	if every <= 0 {
 		every = time.Second
 	}
-	var t *time.Ticker
+	delay := max(every/16, min(every, 10*time.Millisecond))
 	failures := 0
 	for {
 		m, err := one[perch.Meta](ctx, c, http.MethodGet, res, id, "", nil)
@@ -96,16 +97,16 @@ func (c *Client) Wait(ctx context.Context, resource, id string, every time.Durat
 			if failures++; failures >= maxPollFailures {
 				return err
 			}
+			delay = every // give a restarting server time
 		}
-		if t == nil {
-			t = time.NewTicker(every)
-			defer t.Stop()
-		}
+		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return ctx.Err()
 		case <-t.C:
 		}
+		delay = min(2*delay, every)
 	}
 }
 

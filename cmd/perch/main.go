@@ -20,7 +20,7 @@ type command struct {
 
 // order is the order "perch help" lists the commands in.
 var order = []string{"serve", "quickstart", "schema", "stats", "recipe", "train", "evaluate", "predict", "batch",
-	"datasources", "models", "evaluations", "batchpredictions", "keys"}
+	"datasources", "models", "evaluations", "batchpredictions", "objects", "keys"}
 
 // commands is filled in by init, since printHelp reads it and the
 // commands call printHelp.
@@ -45,6 +45,7 @@ func init() {
 		"models":           {"perch models create|list|get|update|delete|endpoint|tags ...", runModels},
 		"evaluations":      {"perch evaluations create|list|get|update|delete|report|tags ...", runEvaluations},
 		"batchpredictions": {"perch batchpredictions create|list|get|update|delete|tags ...", runBatchPredictions},
+		"objects":          {"perch objects put|get|list|delete ...", runObjects},
 		"keys":             {"perch keys create|list|delete ...", runKeys},
 	}
 }

@@ -170,15 +170,7 @@ func parseSub(fs *flag.FlagSet, usage string, args []string, w io.Writer) ([]str
 }
 
 // oneID checks that the positional arguments are exactly one id.
-func oneID(pos []string, usage string) (string, error) {
-	switch {
-	case len(pos) == 0:
-		return "", usagef("want an ID (usage: %s)", usage)
-	case len(pos) > 1:
-		return "", usagef("unexpected argument %q (usage: %s)", pos[1], usage)
-	}
-	return pos[0], nil
-}
+func oneID(pos []string, usage string) (string, error) { return oneArg(pos, "an ID", usage) }
 
 func noArgs(pos []string, usage string) error {
 	if len(pos) > 0 {

@@ -170,6 +170,14 @@ func TestRemoteAdult(t *testing.T) {
 		t.Errorf("batch prediction: %+v", bp)
 	}
 
+	// The batch prediction's output, fetched.
+	out := filepath.Join(dir, "out.csv")
+	e.must(t, "", "objects", "get", "batch-predictions/"+bp.ID+".csv", "--out", out)
+	b, err := os.ReadFile(out)
+	if err != nil || !strings.HasPrefix(string(b), "bestAnswer,score") || strings.Count(string(b), "\n") != 32562 {
+		t.Errorf("batch output: %.100q, %v", b, err)
+	}
+
 	// Tags.
 	tags := decodeOut[map[string]map[string]string](t, e.must(t, "", "models", "tags", m.ID, "--add", "team=growth", "--add", "stage=test"))
 	if len(tags["tags"]) != 2 {
@@ -309,6 +317,35 @@ func TestRemoteFailures(t *testing.T) {
 	if _, err := os.Stat(missing); err == nil {
 		t.Fatal("missing file exists")
 	}
+}
+
+func TestRemoteObjects(t *testing.T) {
+	e := newRemote(t)
+	dir := t.TempDir()
+	f := write(t, filepath.Join(dir, "a b.csv"), "x,y\n1,2\n")
+	info := decodeOut[struct {
+		Key  string
+		Size int64
+	}](t, e.must(t, "", "objects", "put", f))
+	if info.Key != "uploads/a b.csv" || info.Size != 8 {
+		t.Errorf("put: %+v", info)
+	}
+	e.must(t, "3,4\n", "objects", "put", "-", "in/stdin #1.csv")
+	r := e.must(t, "", "objects", "list")
+	if !strings.Contains(r.stdout, "uploads/a b.csv  8") || !strings.Contains(r.stdout, "in/stdin #1.csv") {
+		t.Errorf("list:\n%s", r.stdout)
+	}
+	if r := e.must(t, "", "objects", "get", "in/stdin #1.csv"); r.stdout != "3,4\n" {
+		t.Errorf("get: %q", r.stdout)
+	}
+	list := decodeOut[struct{ Items []struct{ Key string } }](t, e.must(t, "", "objects", "list", "--prefix", "in/", "--json"))
+	if len(list.Items) != 1 || list.Items[0].Key != "in/stdin #1.csv" {
+		t.Errorf("list --prefix: %+v", list)
+	}
+	e.must(t, "", "objects", "delete", "in/stdin #1.csv")
+	failsWith(t, e.run("", "objects", "get", "in/stdin #1.csv"), 1, "perch objects: ")
+	failsWith(t, e.run("", "objects", "put", "-"), 2, "stdin needs a KEY")
+	failsWith(t, e.run("", "objects", "get", "x", "--out", filepath.Join(dir, "no", "such", "dir.csv")), 1, "does not exist")
 }
 
 func TestRemoteHelp(t *testing.T) {
