@@ -10,6 +10,9 @@
 # Prints per run: the upload time, the data-source job's time, and the batch
 # prediction's rows/s as totalRecords / (finishedAt - startedAt) and as
 # totalRecords / computeTime (target >= 500,000 rows/s). Needs curl and jq.
+# Right after each API run, perch batch (the command line: the same batch
+# code on the same file and model file, no server) runs as the anchor, and
+# the API's rows/s is given as a ratio to it.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -119,6 +122,10 @@ for run in $(seq 1 "$runs"); do
 		r = n / w; rc = n / (ct / 1000)
 		printf "run %d: batch prediction %d records in %.3f s (computeTime %d ms; %.3f s with polling): %.0f rows/s (finishedAt-startedAt), %.0f rows/s (computeTime); target >= 500000: %s\n",
 			run, n, w, ct, poll, r, rc, r >= 500000 ? "holds" : "MISSED" }'
+	cli=$("$tmp/perch" batch --model "$tmp/data/objects/.perch/models/adult-income.json" --in "$big" --out "$tmp/cli-out.csv" 2>&1 >/dev/null | head -n 1)
+	cli_rate=$(sed -n 's/.* \([0-9][0-9]*\) records\/s.*/\1/p' <<<"$cli")
+	awk -v run="$run" -v n="$total" -v w="$wall" -v c="$cli_rate" 'BEGIN {
+		printf "run %d: anchor perch batch (command line, same file): %d rows/s; API / command line: %.2f\n", run, c, (n / w) / c }'
 	if [ "$lines" -eq "$want_lines" ]; then
 		echo "run $run: output object has $lines lines, as it should"
 	else
