@@ -49,6 +49,10 @@ type api struct {
 
 // New returns the REST API over svc.
 func New(svc *service.Service, opt Options) http.Handler {
+	return newAPI(svc, opt).mux
+}
+
+func newAPI(svc *service.Service, opt Options) *api {
 	a := &api{svc: svc, log: opt.Logger, ready: opt.Ready, reg: opt.Registry}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -68,7 +72,7 @@ func New(svc *service.Service, opt Options) http.Handler {
 	// Whatever no route matches answers 404 or 405 in JSON, through the
 	// same chain so that it is logged and counted.
 	a.mux.Handle("/", a.chain(&route{op: "unmatched", pattern: "unmatched", public: true, handler: a.unmatched}))
-	return a.mux
+	return a
 }
 
 // route is one operation of the API.

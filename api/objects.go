@@ -3,6 +3,7 @@ package api
 import (
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -50,7 +51,17 @@ func (a *api) putObject(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	created(w, r, "/v1/objects/"+key, object{Key: key, URL: b.URL(key), Size: at.Size, ETag: at.ETag})
+	created(w, r, objectPath(key), object{Key: key, URL: b.URL(key), Size: at.Size, ETag: at.ETag})
+}
+
+// objectPath is the API path of an object, each segment of its key
+// escaped.
+func objectPath(key string) string {
+	segs := strings.Split(key, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return "/v1/objects/" + strings.Join(segs, "/")
 }
 
 func (a *api) getObject(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,222 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/perchml/perch"
+	"github.com/perchml/perch/access"
+	"github.com/perchml/perch/objects"
+	"github.com/perchml/perch/service"
+	"github.com/perchml/perch/sqlstore"
+)
+
+// testAPI is an api on a real service with no queue, its root key and
+// its log.
+func testAPI(t *testing.T) (*api, string, *bytes.Buffer) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "perch.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	bucket, err := objects.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := service.New(service.Config{Store: store, Objects: bucket})
+	root, _ := access.NewKey()
+	if err := svc.RegisterRootKey(ctx, root); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	a := newAPI(svc, Options{Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	return a, root, &logs
+}
+
+func serve(h http.Handler, method, path, key string, body io.Reader) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, path, body)
+	if key != "" {
+		r.Header.Set("Authorization", "Bearer "+key)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func errorBody(t *testing.T, w *httptest.ResponseRecorder) (code, msg string) {
+	t.Helper()
+	var b struct {
+		Error struct{ Code, Message string }
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &b); err != nil {
+		t.Fatalf("%d %s: %v", w.Code, w.Body, err)
+	}
+	return b.Error.Code, b.Error.Message
+}
+
+func TestRecoverer(t *testing.T) {
+	a, root, logs := testAPI(t)
+	h := a.chain(&route{op: "boom", method: "GET", pattern: "/boom", handler: func(w http.ResponseWriter, r *http.Request) {
+		panic("boom")
+	}})
+	w := serve(h, "GET", "/boom", root, nil)
+	code, msg := errorBody(t, w)
+	id := w.Header().Get("X-Request-Id")
+	if w.Code != 500 || code != "Internal" || msg != "internal error (request id "+id+")" || id == "" {
+		t.Errorf("panic: %d %s %s", w.Code, code, msg)
+	}
+	if !strings.Contains(logs.String(), `"msg":"panic","request_id":"`+id+`"`) || !strings.Contains(logs.String(), "middleware_test.go") {
+		t.Errorf("the panic and its stack are not logged:\n%s", logs)
+	}
+
+	// A panic after the answer started leaves the answer alone.
+	h = a.chain(&route{op: "late", method: "GET", pattern: "/late", public: true, handler: func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusAccepted)
+		w.Write([]byte("partial"))
+		panic("late")
+	}})
+	w = serve(h, "GET", "/late", "", nil)
+	if w.Code != http.StatusAccepted || w.Body.String() != "partial" {
+		t.Errorf("late panic: %d %q", w.Code, w.Body)
+	}
+
+	// http.ErrAbortHandler is net/http's to handle.
+	h = a.chain(&route{op: "abort", method: "GET", pattern: "/abort", public: true, handler: func(w http.ResponseWriter, r *http.Request) {
+		panic(http.ErrAbortHandler)
+	}})
+	func() {
+		defer func() {
+			if v := recover(); v != http.ErrAbortHandler {
+				t.Errorf("recovered %v, want http.ErrAbortHandler passed on", v)
+			}
+		}()
+		serve(h, "GET", "/abort", "", nil)
+	}()
+}
+
+func TestKeyFrom(t *testing.T) {
+	a, root, _ := testAPI(t)
+	var got *perch.Key
+	whoami := func(w http.ResponseWriter, r *http.Request) { got = KeyFrom(r.Context()) }
+	h := a.chain(&route{op: "whoami", method: "GET", pattern: "/whoami", handler: whoami})
+	if w := serve(h, "GET", "/whoami", root, nil); w.Code != 200 || got == nil || !got.Root || got.Name != "root" {
+		t.Errorf("KeyFrom: %v (status %d)", got, w.Code)
+	}
+	got = &perch.Key{}
+	h = a.chain(&route{op: "open", method: "GET", pattern: "/open", public: true, handler: whoami})
+	if serve(h, "GET", "/open", root, nil); got != nil {
+		t.Errorf("KeyFrom on a public route: %v, want nil", got)
+	}
+	if KeyFrom(context.Background()) != nil {
+		t.Error("KeyFrom outside a request is not nil")
+	}
+
+	// Only the root key passes a root route.
+	key, _, err := a.svc.CreateKey(context.Background(), "user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = a.chain(&route{op: "rootonly", method: "GET", pattern: "/rootonly", root: true, handler: whoami})
+	if w := serve(h, "GET", "/rootonly", key, nil); w.Code != 403 {
+		t.Errorf("a user key on a root route: %d", w.Code)
+	}
+	for _, auth := range []string{"Basic dXNlcjpwYXNz", "Bearer", "Bearer " + key + "x"} {
+		r := httptest.NewRequest("GET", "/rootonly", nil)
+		r.Header.Set("Authorization", auth)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if code, _ := errorBody(t, w); w.Code != 401 || code != "Unauthorized" || w.Header().Get("WWW-Authenticate") != "Bearer" {
+			t.Errorf("Authorization %q: %d %s", auth, w.Code, code)
+		}
+	}
+}
+
+func TestLimitedBody(t *testing.T) {
+	for _, c := range []struct {
+		n, max int
+		ok     bool
+	}{{0, 10, true}, {10, 10, true}, {11, 10, false}, {5000, 10, false}, {5000, 4096, false}, {4096, 4096, true}} {
+		b := &limitedBody{r: io.NopCloser(strings.NewReader(strings.Repeat("x", c.n))), left: int64(c.max), max: int64(c.max)}
+		got, err := io.ReadAll(b)
+		if c.ok && (err != nil || len(got) != c.n) {
+			t.Errorf("%d bytes, cap %d: %d, %v", c.n, c.max, len(got), err)
+		}
+		if !c.ok && (perch.Code(err) != perch.ELimitExceeded || len(got) > c.max) {
+			t.Errorf("%d bytes, cap %d: read %d, %v; want ELimitExceeded", c.n, c.max, len(got), err)
+		}
+	}
+}
+
+// TestFastRecord checks the hand-written parser against encoding/json on
+// bodies that take it and bodies that must fall back.
+func TestFastRecord(t *testing.T) {
+	for _, body := range fastRecordSeeds {
+		checkFastRecord(t, []byte(body))
+	}
+	rec := perch.Record{}
+	if !fastRecord([]byte(`{"record":{"a":"1","b":"x y"}}`), rec) || !maps.Equal(rec, perch.Record{"a": "1", "b": "x y"}) {
+		t.Errorf("plain body: %v", rec)
+	}
+	for _, body := range []string{`{"record":{"a":"\u0031"}}`, `{"Record":{}}`, `{"record":{"a":1}}`, `{"record":{}} x`, "{\"record\":{\"a\":\"\xff\"}}"} {
+		if fastRecord([]byte(body), perch.Record{}) {
+			t.Errorf("%s took the fast path", body)
+		}
+	}
+}
+
+var fastRecordSeeds = []string{
+	`{"record":{}}`,
+	` { "record" : { "age" : "22" , "sex":"Male" } } `,
+	"{\"record\":{\"a\":\"1\"}}\n",
+	`{"record":{"a":"1","a":"2"}}`,
+	`{"record":{"a":"<=50K","é":"ü"}}`,
+	`{"record":{"a":"\"q\""}}`,
+	`{"record":{"a":"1",}}`,
+	`{"record":{"a":"1"}`,
+	`{"record":{"a":"1"}}}`,
+	`{"record":{"a" "1"}}`,
+	`{"record":[]}`,
+	`{"record":null}`,
+	`{"record":{"a":null}}`,
+	`{"other":{}}`,
+	`{"record":{},"record":{"b":"2"}}`,
+	``,
+	`{`,
+	"{\"record\":{\"a\":\"tab\there\"}}",
+}
+
+func checkFastRecord(t *testing.T, body []byte) {
+	rec := perch.Record{}
+	fast := fastRecord(body, rec)
+	err := parseRecord(body, perch.Record{})
+	var want struct {
+		Record perch.Record `json:"record"`
+	}
+	jerr := strictDecode(body, &want)
+	if fast {
+		if jerr != nil || !maps.Equal(rec, want.Record) || want.Record == nil {
+			t.Errorf("%q: fast path gave %v, encoding/json %v (%v)", body, rec, want.Record, jerr)
+		}
+	}
+	if (err == nil) != (jerr == nil && want.Record != nil) {
+		t.Errorf("%q: parseRecord error %v, encoding/json error %v", body, err, jerr)
+	}
+}
+
+func FuzzParseRecord(f *testing.F) {
+	for _, s := range fastRecordSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) { checkFastRecord(t, body) })
+}
