@@ -311,10 +311,12 @@ func TestPredict(t *testing.T) {
 		"reg": {Type: perch.RegressionModel, Algorithm: "SGD", Value: -3.25e-7},
 	}
 	var gotRecord perch.Record
+	var gotBody []byte
 	c := fake(t, map[string]http.HandlerFunc{
 		"POST /v1/models/{id}/predict": func(w http.ResponseWriter, r *http.Request) {
+			gotBody, _ = io.ReadAll(r.Body)
 			var in struct{ Record perch.Record }
-			json.NewDecoder(r.Body).Decode(&in)
+			json.Unmarshal(gotBody, &in)
 			gotRecord = in.Record
 			p := answers[r.PathValue("id")]
 			w.Write([]byte(`{"prediction":` + string(p.AppendJSON(nil)) + `}`))
@@ -336,7 +338,7 @@ func TestPredict(t *testing.T) {
 	})
 	ctx := context.Background()
 	for id, want := range answers {
-		rec := perch.Record{"age": "x", "kind": id}
+		rec := perch.Record{"age": "x", "kind": id, "income": "<=50K"}
 		got, err := c.Predict(ctx, id, rec)
 		if err != nil {
 			t.Fatalf("%s: %v", id, err)
@@ -346,6 +348,9 @@ func TestPredict(t *testing.T) {
 		}
 		if !reflect.DeepEqual(gotRecord, rec) {
 			t.Errorf("%s: server got record %v", id, gotRecord)
+		}
+		if !bytes.Contains(gotBody, []byte(`"income":"<=50K"`)) {
+			t.Errorf("%s: the body escapes what JSON does not need to: %s", id, gotBody)
 		}
 		// What the client read encodes back to the very bytes sent.
 		if a, b := got.AppendJSON(nil), want.AppendJSON(nil); !bytes.Equal(a, b) {
