@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/perchml/perch"
 	"github.com/perchml/perch/service"
 )
 
@@ -25,14 +26,14 @@ type Options struct {
 	// means always.
 	Ready func() bool
 	// Registry collects the API's metrics and is served on /metrics; nil
-	// means a new one.
+	// means a new one, with the Go runtime and process collectors too.
 	Registry *prometheus.Registry
 }
 
 // Body caps, by route.
 const (
 	defaultBodyBytes = 1 << 20
-	predictBodyBytes = 100<<10 + 1<<10 // perch.MaxRecordBytes and room for the envelope
+	predictBodyBytes = perch.MaxRecordBytes + 1<<10 // one record and room for the envelope
 	batchBodyBytes   = 16 << 20
 	objectBodyBytes  = 5 << 30
 )
@@ -42,7 +43,6 @@ type api struct {
 	svc     *service.Service
 	log     *slog.Logger
 	ready   func() bool
-	reg     *prometheus.Registry
 	metrics *metrics
 	mux     *http.ServeMux
 }
@@ -53,18 +53,18 @@ func New(svc *service.Service, opt Options) http.Handler {
 }
 
 func newAPI(svc *service.Service, opt Options) *api {
-	a := &api{svc: svc, log: opt.Logger, ready: opt.Ready, reg: opt.Registry}
+	a := &api{svc: svc, log: opt.Logger, ready: opt.Ready}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
 	if a.ready == nil {
 		a.ready = func() bool { return true }
 	}
-	own := a.reg == nil
+	reg, own := opt.Registry, opt.Registry == nil
 	if own {
-		a.reg = prometheus.NewRegistry()
+		reg = prometheus.NewRegistry()
 	}
-	a.metrics = newMetrics(a.reg, own)
+	a.metrics = newMetrics(reg, own)
 	a.mux = http.NewServeMux()
 	for _, rt := range a.routes() {
 		a.mux.Handle(rt.method+" "+rt.pattern, a.chain(rt))
@@ -155,23 +155,14 @@ func (a *api) routes() []*route {
 // routes for other methods, 404 otherwise.
 func (a *api) unmatched(w http.ResponseWriter, r *http.Request) {
 	var allow []string
-	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
-		if m == r.Method {
-			continue
-		}
+	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
-		if _, p := a.mux.Handler(probe); p != "" && p != "/" {
+		if _, p := a.mux.Handler(probe); m != r.Method && p != "" && p != "/" {
 			allow = append(allow, m)
 		}
 	}
 	if len(allow) > 0 {
-		for i, m := range allow {
-			if m == "GET" {
-				allow = append(allow[:i+1], append([]string{"HEAD"}, allow[i+1:]...)...)
-				break
-			}
-		}
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		writeError(w, r, errorf(http.StatusMethodNotAllowed, "MethodNotAllowed", "method %s is not allowed on %s", r.Method, r.URL.Path))
 		return

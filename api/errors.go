@@ -172,7 +172,11 @@ func jsonError(err error) error {
 	case errors.As(err, &se):
 		return invalidf("malformed JSON at byte %d: %s", se.Offset, strings.TrimPrefix(se.Error(), "json: "))
 	case errors.As(err, &te):
+		// Fields of an embedded input struct are named with its type.
 		field := te.Field
+		for _, embedded := range []string{"DataSourceInput.", "MLModelInput."} {
+			field = strings.TrimPrefix(field, embedded)
+		}
 		if field == "" {
 			return invalidf("request body: want %s, got %s", kindOf(te.Type), te.Value)
 		}

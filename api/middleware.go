@@ -162,11 +162,13 @@ func (a *api) measure(rt *route, next http.Handler) http.Handler {
 		st := stateOf(r.Context())
 		start := time.Now()
 		a.metrics.inFlight.Inc()
+		returned := false
 		defer func() {
 			a.metrics.inFlight.Dec()
-			m.observe(r.Method, st.w.status(), time.Since(start))
+			m.observe(r.Method, st.w.final(returned), time.Since(start))
 		}()
 		next.ServeHTTP(w, r)
+		returned = true
 	})
 }
 
@@ -174,31 +176,35 @@ func (a *api) measure(rt *route, next http.Handler) http.Handler {
 // server's side. The credential is never logged; the key's name is.
 func (a *api) accessLog(rt *route, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		next.ServeHTTP(w, r)
 		st := stateOf(r.Context())
-		code := st.w.status()
-		level := slog.LevelDebug
-		if code >= 500 {
-			level = slog.LevelWarn
-		}
-		if !a.log.Enabled(r.Context(), level) {
-			return
-		}
-		keyName := ""
-		if st.key != nil {
-			keyName = st.key.Name
-		}
-		a.log.LogAttrs(r.Context(), level, "request",
-			slog.String("request_id", st.id),
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.String("route", rt.pattern),
-			slog.Int("status", code),
-			slog.Int64("bytes", st.w.n),
-			slog.Duration("duration", time.Since(start)),
-			slog.String("key_name", keyName),
-		)
+		start := time.Now()
+		returned := false
+		defer func() {
+			code := st.w.final(returned)
+			level := slog.LevelDebug
+			if code >= 500 {
+				level = slog.LevelWarn
+			}
+			if !a.log.Enabled(r.Context(), level) {
+				return
+			}
+			keyName := ""
+			if st.key != nil {
+				keyName = st.key.Name
+			}
+			a.log.LogAttrs(r.Context(), level, "request",
+				slog.String("request_id", st.id),
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.String("route", rt.pattern),
+				slog.Int("status", code),
+				slog.Int64("bytes", st.w.n),
+				slog.Duration("duration", time.Since(start)),
+				slog.String("key_name", keyName),
+			)
+		}()
+		next.ServeHTTP(w, r)
+		returned = true
 	})
 }
 
@@ -310,13 +316,17 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// status is the response's status; 200 if the handler wrote nothing, as
-// net/http then sends.
-func (w *statusWriter) status() int {
-	if !w.wrote {
+// final is the response's status: 200 if the handler returned without
+// writing one, as net/http then sends, and 500 if it panicked first, as
+// the recoverer then answers.
+func (w *statusWriter) final(returned bool) int {
+	switch {
+	case w.wrote:
+		return w.code
+	case returned:
 		return http.StatusOK
 	}
-	return w.code
+	return http.StatusInternalServerError
 }
 
 // Unwrap lets http.ResponseController reach the connection's writer.

@@ -80,6 +80,16 @@ func TestRecoverer(t *testing.T) {
 		t.Errorf("the panic and its stack are not logged:\n%s", logs)
 	}
 
+	// The layers between see the 500 too.
+	if !strings.Contains(logs.String(), `"level":"WARN","msg":"request","request_id":"`+id+`","method":"GET","path":"/boom","route":"/boom","status":500`) {
+		t.Errorf("the access log lacks the 500:\n%s", logs)
+	}
+	mw := httptest.NewRecorder()
+	a.metrics.handler.ServeHTTP(mw, httptest.NewRequest("GET", "/metrics", nil))
+	if want := `perch_http_requests_total{code="500",method="GET",route="/boom"} 1`; !strings.Contains(mw.Body.String(), want) {
+		t.Errorf("metrics lack %s", want)
+	}
+
 	// A panic after the answer started leaves the answer alone.
 	h = a.chain(&route{op: "late", method: "GET", pattern: "/late", public: true, handler: func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusAccepted)

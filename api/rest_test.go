@@ -152,6 +152,8 @@ func TestDataSourceRequests(t *testing.T) {
 	wantError(t, post(`{"dataUrl":"in/small.csv","bogus":1}`), 400, "Invalid", `unknown field "bogus"`)
 	wantError(t, post(`{"dataUrl":5}`), 400, "Invalid", "dataUrl: want a string, got number")
 	wantError(t, post(`{"dataUrl":"in/small.csv","computeStatistics":"yes"}`), 400, "Invalid", "computeStatistics: want a boolean, got string")
+	wantError(t, post(`{"dataUrl":"in/small.csv","tags":{"a":1}}`), 400, "Invalid", "tags: want a string, got number")
+	wantError(t, e.do(t, "POST", "/v1/models", e.root, `{"type":"BINARY","trainingDataSourceId":"x","parameters":{"sgd.maxPasses":5}}`), 400, "Invalid", "parameters: want a string, got number")
 	wantError(t, post(`{"dataUrl":"in/small.csv"} {}`), 400, "Invalid", "data after the JSON value")
 	wantError(t, post(`{"dataUrl":"in/small.csv"`), 400, "Invalid", "malformed JSON")
 	wantError(t, post(`{"dataUrl":"in/small.csv",}`), 400, "Invalid", "malformed JSON at byte")
