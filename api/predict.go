@@ -59,10 +59,15 @@ func readBody(r *http.Request, b []byte) ([]byte, error) {
 func (a *api) predict(w http.ResponseWriter, r *http.Request) {
 	sc := predictPool.Get().(*predictScratch)
 	defer func() {
-		clear(sc.rec)
-		if cap(sc.body) <= predictBodyBytes+1 {
-			predictPool.Put(sc)
+		// Let go of this request's strings; a map grown by an unusually
+		// wide record is dropped, as clearing it would cost every later
+		// request.
+		if len(sc.rec) > 256 {
+			sc.rec = make(perch.Record, 32)
+		} else {
+			clear(sc.rec)
 		}
+		predictPool.Put(sc)
 	}()
 	var err error
 	if sc.body, err = readBody(r, sc.body[:0]); err != nil {
