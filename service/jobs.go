@@ -47,7 +47,11 @@ func (s *Service) Run(ctx context.Context, j Job) error {
 		return err
 	}
 	start := time.Now()
+	// The heartbeat covers the whole job, reading the data included:
+	// loading a large file can outlast the lease on its own.
+	beat := s.heartbeat(ctx, j.Kind, j.ID)
 	err := s.work(ctx, j)
+	beat()
 	switch {
 	case errors.Is(err, ErrNotReady), err != nil && ctx.Err() != nil:
 		msg := "waiting for the entities it needs"
@@ -59,7 +63,7 @@ func (s *Service) Run(ctx context.Context, j Job) error {
 		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if _, uerr := s.updateMeta(bg, j.Kind, j.ID, func(m *perch.Meta) error {
-			if m.Status != perch.StatusInProgress {
+			if !running(m, j) {
 				return errSkip
 			}
 			m.Status, m.StartedAt, m.Message = perch.StatusPending, nil, msg
@@ -73,8 +77,8 @@ func (s *Service) Run(ctx context.Context, j Job) error {
 		s.log.Info("job failed", "kind", j.Kind, "id", j.ID, "err", err)
 	}
 	_, uerr := s.updateMeta(context.WithoutCancel(ctx), j.Kind, j.ID, func(m *perch.Meta) error {
-		if m.Status != perch.StatusInProgress {
-			return errSkip // deleted meanwhile
+		if !running(m, j) {
+			return errSkip // deleted meanwhile, or started again by a sweep
 		}
 		t := nowUTC()
 		m.FinishedAt = &t
@@ -190,6 +194,12 @@ func (s *Service) listMeta(ctx context.Context, kind JobKind, f perch.Filter) ([
 		}
 	}
 	return out, next, err
+}
+
+// running reports whether m is INPROGRESS at j's attempt: a run whose
+// entity a sweep has started again leaves it to the newer attempt.
+func running(m *perch.Meta, j Job) bool {
+	return m.Status == perch.StatusInProgress && max(m.Attempt, 1) == j.Attempt
 }
 
 // touch shows that the job of an INPROGRESS entity is alive.
