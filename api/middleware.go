@@ -50,6 +50,7 @@ func (a *api) chain(rt *route) http.Handler {
 type reqState struct {
 	log   *slog.Logger
 	id    string
+	idHdr [1]string // the X-Request-Id header's value slice
 	key   *perch.Key
 	route *route
 	w     statusWriter
@@ -150,7 +151,8 @@ func (a *api) requestID(rt *route, next http.Handler) http.Handler {
 			id = newRequestID()
 		}
 		st.id = id
-		w.Header()[requestIDHeader] = []string{id}
+		st.idHdr[0] = id
+		w.Header()[requestIDHeader] = st.idHdr[:]
 		next.ServeHTTP(w, r)
 	})
 }
