@@ -335,6 +335,12 @@ func TestObjects(t *testing.T) {
 	if loc := r.header.Get("Location"); loc != "/v1/objects/in/a.csv" {
 		t.Errorf("Location %q", loc)
 	}
+	if loc := e.call(t, 201, "PUT", "/v1/objects/sp%20ace/a%3Fb.csv", "x").header.Get("Location"); loc != "/v1/objects/sp%20ace/a%3Fb.csv" {
+		t.Errorf("Location %q of an odd key", loc)
+	}
+	if r := e.call(t, 200, "GET", "/v1/objects/sp%20ace/a%3Fb.csv", nil); string(r.body) != "x" {
+		t.Errorf("odd key: %q", r.body)
+	}
 	e.call(t, 201, "PUT", "/v1/objects/in/b.bin", []byte{0, 1, 2})
 	e.call(t, 201, "PUT", "/v1/objects/other.txt", "x")
 
