@@ -35,31 +35,9 @@ func Load(r io.Reader, s *perch.Schema, re *Rearrangement, opt Options) (*Table,
 		return nil, err
 	}
 	n := len(s.Attributes)
-	names := make([]string, n)
-	for i, a := range s.Attributes {
-		names[i] = a.Name
-	}
-	if opt.Names == nil {
-		opt.Names = names
-	}
-	var rd Reader
-	if s.DataFormat == "JSON" {
-		rd = NewJSONLReader(r, names, opt)
-	} else {
-		c := NewCSVReader(r, opt)
-		if opt.Header {
-			h, err := c.Header()
-			if err == io.EOF {
-				return nil, invalid("no records")
-			}
-			if err != nil {
-				return nil, err
-			}
-			if err := checkHeader(h, names); err != nil {
-				return nil, err
-			}
-		}
-		rd = c
+	rd, err := NewReader(r, s, opt)
+	if err != nil {
+		return nil, err
 	}
 
 	t := &Table{Schema: s}
@@ -105,6 +83,44 @@ func Load(r io.Reader, s *perch.Schema, re *Rearrangement, opt Options) (*Table,
 	clear(t.Rows[k:])
 	t.Rows, t.Lines, t.Offsets = t.Rows[:k:k], t.Lines[:k:k], t.Offsets[:k:k]
 	return t, nil
+}
+
+// NewReader returns the reader of records laid out as s says: JSON Lines
+// when s.DataFormat is "JSON", CSV otherwise, whose header, with
+// opt.Header, must name the schema's attributes in order. Load reads
+// through it; code that streams a file instead of loading it uses it
+// directly, and checks each record's field count as Load does.
+func NewReader(r io.Reader, s *perch.Schema, opt Options) (Reader, error) {
+	names := make([]string, len(s.Attributes))
+	for i, a := range s.Attributes {
+		names[i] = a.Name
+	}
+	if opt.Names == nil {
+		opt.Names = names
+	}
+	if s.DataFormat == "JSON" {
+		return NewJSONLReader(r, names, opt), nil
+	}
+	c := NewCSVReader(r, opt)
+	if opt.Header {
+		h, err := c.Header()
+		if err == io.EOF {
+			return nil, invalid("no records")
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := checkHeader(h, names); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// FieldCountError is the error of a record with too few or too many
+// fields, wrapped in a *ParseError that names its line.
+func FieldCountError(line, got, want int) error {
+	return &ParseError{Line: line, Err: &fieldCountError{got, want}}
 }
 
 // checkHeader compares a file's header with the schema's names.

@@ -150,9 +150,11 @@ func (s *Service) DataSourceStatistics(ctx context.Context, id string) ([]byte, 
 	return s.objects.ReadAll(ctx, key)
 }
 
-// runDataSource reads the whole data source: it infers the schema if none
-// was given, checks every record against it, counts the records the
-// rearrangement keeps and computes the statistics asked for.
+// runDataSource reads the whole data source, streaming: it infers the
+// schema if none was given, checks every record against it, counts the
+// records the rearrangement keeps and computes the statistics asked for.
+// Nothing is held in memory but one record, so a data source may be far
+// larger than the server's memory.
 func (s *Service) runDataSource(ctx context.Context, d *perch.DataSource) error {
 	key, err := s.objects.Key(d.DataURL)
 	if err != nil {
@@ -170,25 +172,50 @@ func (s *Service) runDataSource(ctx context.Context, d *perch.DataSource) error 
 			return fmt.Errorf("inferring the schema: %v", errMessage(err))
 		}
 	}
-	t, err := s.loadTable(ctx, key, schema, d.Rearrangement)
+	re, err := data.ParseRearrangement(d.Rearrangement)
 	if err != nil {
 		return err
 	}
+	beat := s.heartbeat(ctx, JobDataSource, d.ID)
+	defer beat()
+	// The first pass checks every record and counts them; a rearrangement
+	// needs the count to know which records it keeps.
+	total, err := s.scan(ctx, key, schema, nil, 0, nil)
+	if err != nil {
+		return err
+	}
+	if total == 0 {
+		return fmt.Errorf("%s: no records", key)
+	}
+	kept := total
 	var statsURL string
-	if d.ComputeStatistics {
-		st, err := data.ComputeStats(&tableReader{t: t}, schema)
-		if err != nil {
-			return fmt.Errorf("statistics: %v", errMessage(err))
-		}
-		b, err := json.Marshal(st)
+	if re != nil || d.ComputeStatistics {
+		var st *data.Stats
+		kept, err = s.scan(ctx, key, schema, re, total, func(r data.Reader) error {
+			if !d.ComputeStatistics {
+				return nil
+			}
+			var err error
+			st, err = data.ComputeStats(r, schema)
+			return err
+		})
 		if err != nil {
 			return err
 		}
-		skey := ".perch/datasources/" + d.ID + "/statistics.json"
-		if err := s.objects.Write(ctx, skey, bytes.NewReader(b), "application/json"); err != nil {
-			return err
+		if kept == 0 {
+			return fmt.Errorf("%s: no records in the selected range", key)
 		}
-		statsURL = s.objects.URL(skey)
+		if st != nil {
+			b, err := json.Marshal(st)
+			if err != nil {
+				return err
+			}
+			skey := ".perch/datasources/" + d.ID + "/statistics.json"
+			if err := s.objects.Write(ctx, skey, bytes.NewReader(b), "application/json"); err != nil {
+				return err
+			}
+			statsURL = s.objects.URL(skey)
+		}
 	}
 	attrs, err := s.objects.Attributes(ctx, key)
 	if err != nil {
@@ -196,13 +223,88 @@ func (s *Service) runDataSource(ctx context.Context, d *perch.DataSource) error 
 	}
 	_, err = s.store.UpdateDataSource(ctx, d.ID, func(d *perch.DataSource) error {
 		d.Schema = schema
-		d.Records = int64(len(t.Rows))
+		d.Records = int64(kept)
 		d.SizeBytes = attrs.Size
 		d.StatisticsURL = statsURL
 		return nil
 	})
 	return err
 }
+
+// scan reads the records of an object that re keeps (all when re is nil;
+// total is then unused) and returns how many there were. With use, use
+// reads them; otherwise scan does. Every record must parse and have one
+// field per attribute.
+func (s *Service) scan(ctx context.Context, key string, schema *perch.Schema, re *data.Rearrangement, total int, use func(data.Reader) error) (int, error) {
+	r, err := s.open(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	opt := data.Options{Fields: len(schema.Attributes)}
+	if schema.DataFormat != "JSON" {
+		opt.Header = schema.DataFileContainsHeader
+	}
+	rd, err := data.NewReader(r, schema, opt)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %v", key, errMessage(err))
+	}
+	c := &checked{r: rd, n: len(schema.Attributes), re: re, total: total, ctx: ctx}
+	if use != nil {
+		err = use(c)
+	}
+	for err == nil {
+		_, err = c.Read()
+	}
+	if err != io.EOF {
+		return 0, fmt.Errorf("%s: %v", key, errMessage(err))
+	}
+	return c.kept, nil
+}
+
+// checked reads records, failing on one that does not parse or has the
+// wrong number of fields, and passes on those a rearrangement keeps.
+type checked struct {
+	r     data.Reader
+	n     int
+	re    *data.Rearrangement
+	total int
+	i     int // records read
+	kept  int
+	eof   bool
+	ctx   context.Context
+}
+
+func (c *checked) Read() ([]string, error) {
+	if c.eof {
+		return nil, io.EOF
+	}
+	for {
+		rec, err := c.r.Read()
+		if err == io.EOF {
+			c.eof = true
+			return nil, io.EOF
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(rec) != c.n {
+			return nil, data.FieldCountError(c.r.Line(), len(rec), c.n)
+		}
+		i := c.i
+		c.i++
+		if i%65536 == 0 && c.ctx.Err() != nil {
+			return nil, c.ctx.Err()
+		}
+		if c.re == nil || c.re.Keep(i, c.total, c.r.Offset()) {
+			c.kept++
+			return rec, nil
+		}
+	}
+}
+
+func (c *checked) Line() int     { return c.r.Line() }
+func (c *checked) Offset() int64 { return c.r.Offset() }
 
 // open opens an object for reading, gunzipping a key ending in .gz.
 func (s *Service) open(ctx context.Context, key string) (io.ReadCloser, error) {
@@ -251,34 +353,6 @@ func (s *Service) loadTable(ctx context.Context, key string, schema *perch.Schem
 		return nil, fmt.Errorf("%s: %v", key, errMessage(err))
 	}
 	return t, nil
-}
-
-// tableReader reads a loaded table as records.
-type tableReader struct {
-	t *data.Table
-	i int
-}
-
-func (r *tableReader) Read() ([]string, error) {
-	if r.i >= len(r.t.Rows) {
-		return nil, io.EOF
-	}
-	r.i++
-	return r.t.Rows[r.i-1], nil
-}
-
-func (r *tableReader) Line() int {
-	if r.i == 0 {
-		return 0
-	}
-	return r.t.Lines[r.i-1]
-}
-
-func (r *tableReader) Offset() int64 {
-	if r.i == 0 {
-		return 0
-	}
-	return r.t.Offsets[r.i-1]
 }
 
 // errMessage is err's message without the package prefixes that mean
