@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -403,6 +404,9 @@ func (a *adult) testConcurrentPredict(t *testing.T) {
 					return
 				}
 				local[p.Label]++
+				// Yield, so that on a small machine the loops do not
+				// starve the updates (and PostgreSQL) of CPU.
+				runtime.Gosched()
 			}
 		}()
 	}

@@ -162,9 +162,11 @@ func (c *cache) refresh(e *cacheEntry) {
 	c.changed(m)
 }
 
-// changed records a model's new state. A compiled model that still fits
-// it is kept; one that does not is dropped, and the next prediction
-// compiles the model again.
+// changed records a model's new state, unless the cache holds a newer
+// one: a check that read the store before a change made here may finish
+// after it. A compiled model of the same file is kept, as a new threshold
+// is compiled from it in memory on the next prediction; one of another
+// file is dropped.
 func (c *cache) changed(m *perch.MLModel) {
 	c.mu.RLock()
 	e := c.entries[m.ID]
@@ -175,8 +177,11 @@ func (c *cache) changed(m *perch.MLModel) {
 	e.checked.Store(time.Now().UnixNano())
 	for {
 		old := e.state.Load()
+		if m.UpdatedAt.Before(old.model.UpdatedAt) {
+			return
+		}
 		next := &cached{model: m, compiled: old.compiled}
-		if old.compiled != nil && !old.compiled.matches(m) {
+		if old.compiled != nil && old.compiled.artifact != m.ArtifactURL {
 			next.compiled = nil
 		}
 		if e.state.CompareAndSwap(old, next) {
