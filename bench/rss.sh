@@ -8,6 +8,9 @@
 #     the model file's size;
 #  3. for reference, the quickstart server itself (it trained, evaluated and
 #     served) before and after 10,000 predictions.
+#  4. the Go heap a decoded and compiled model holds (bench/modelmem), which
+#     RSS, counted in pages and moved by the heap serving any request grows,
+#     cannot show for an 8 kB model.
 # Targets: idle <= 50 MB; serving the Adult model adds <= 2x its file size.
 #
 #   bench/rss.sh [--settle SECONDS] [--predictions N]
@@ -154,5 +157,7 @@ awk -v b="$before" -v c="$control" -v a="$after" -v m="$msize" 'BEGIN {
 		m, add / 1048576, add / m, add <= 2 * m ? "holds" : "MISSED", own / 1048576, own / m }'
 curl -sS -H "Authorization: Bearer $key" "http://127.0.0.1:$port/metrics" |
 	awk '/^go_memstats_(heap_inuse|heap_alloc|sys|stack_inuse)_bytes / { printf "%s %.1f MB  ", $1, $2 / 1048576 } END { print "" }'
+# The compiled model's own share of the heap, without the server around it.
+(cd "$root" && go run ./bench/modelmem "$model")
 [ "$okc" -eq "$npred" ] && [ "$ok1" -eq 1 ] && [ "$ok" -eq "$npred" ] || { echo "some requests failed" >&2; exit 1; }
 stop "$pid"
