@@ -174,6 +174,11 @@ func (s *Service) runEvaluate(ctx context.Context, e *perch.Evaluation) error {
 	if err != nil {
 		return err
 	}
+	// The predictor reads a row by position, as the model's schema lays
+	// it out; other columns would be measured as if they were those.
+	if !sameColumns(d.Schema, p.predictor.Model().Schema) {
+		return perch.Errorf(perch.EInvalid, "data source %s's attributes differ from those model %s was trained on", d.ID, m.ID)
+	}
 	key, err := s.objects.Key(d.DataURL)
 	if err != nil {
 		return err
@@ -228,6 +233,16 @@ func (s *Service) CreateBatchPrediction(ctx context.Context, in BatchPredictionI
 	key, err := s.objects.Key(out)
 	if err != nil {
 		return nil, perch.Errorf(perch.EInvalid, "outputUrl: %v", errMessage(err))
+	}
+	// The output must not replace perch's own files (a model file, say),
+	// which clients cannot write otherwise, nor the data it is read from.
+	if first, _, _ := strings.Cut(key, "/"); strings.EqualFold(first, ".perch") {
+		return nil, perch.Errorf(perch.EForbidden, "outputUrl %q: .perch/ holds perch's own files", key)
+	}
+	if d, err := s.store.GetDataSource(ctx, in.DataSourceID); err != nil {
+		return nil, err
+	} else if dk, err := s.objects.Key(d.DataURL); err == nil && dk == key {
+		return nil, perch.Errorf(perch.EInvalid, "outputUrl %q: it is the data source's own data", key)
 	}
 	b := &perch.BatchPrediction{
 		Meta:       perch.Meta{ID: in.ID, Name: in.Name, Tags: cloneTags(in.Tags), Attempt: 1},
