@@ -29,7 +29,7 @@ var commands map[string]command
 func init() {
 	commands = map[string]command{
 		"serve":      {"perch serve [--data-dir DIR] [--listen ADDR] [--database URL] [--objects URL]", runServe},
-		"quickstart": {"perch quickstart [--data-dir DIR]", runQuickstart},
+		"quickstart": {"perch quickstart [--data-dir DIR] [--listen ADDR] [serve's other flags]", runQuickstart},
 		"schema":     {"perch schema infer FILE [--target NAME] [--positive VALUE] [--sample N]", runSchema},
 		"stats":      {"perch stats FILE --schema SCHEMA [--rearrangement JSON]", runStats},
 		"recipe":     {"perch recipe suggest --schema SCHEMA [--data FILE]", runRecipe},
