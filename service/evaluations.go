@@ -3,6 +3,7 @@ package service
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/perchml/perch"
 	"github.com/perchml/perch/batch"
+	"github.com/perchml/perch/data"
 	"github.com/perchml/perch/learn"
 )
 
@@ -317,18 +319,24 @@ func (s *Service) runBatch(ctx context.Context, b *perch.BatchPrediction) error 
 	if err != nil {
 		return err
 	}
-	r, err := s.open(ctx, in)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	opt := batch.Options{Header: d.Schema.DataFileContainsHeader}
 	if d.Schema.DataFormat == "JSON" {
 		return perch.Errorf(perch.EInvalid, "batch predictions read CSV; data source %s is JSON Lines", d.ID)
 	}
 	if !sameColumns(d.Schema, p.predictor.Model().Schema) {
 		return perch.Errorf(perch.EInvalid, "data source %s's attributes differ from those model %s was trained on", d.ID, m.ID)
 	}
+	opt := batch.Options{Header: d.Schema.DataFileContainsHeader}
+	var r io.ReadCloser
+	if d.Rearrangement != "" {
+		r, err = s.rearranged(ctx, in, d)
+		opt.Header = true
+	} else {
+		r, err = s.open(ctx, in)
+	}
+	if err != nil {
+		return err
+	}
+	defer r.Close()
 	beat := s.heartbeat(ctx, JobBatch, b.ID)
 	defer beat()
 	pr, pw := io.Pipe()
@@ -357,6 +365,63 @@ func (s *Service) runBatch(ctx context.Context, b *perch.BatchPrediction) error 
 		return nil
 	})
 	return err
+}
+
+// rearranged streams the records of a data source that its rearrangement
+// keeps, as CSV with a header: batch.Run reads whole files, and a data
+// source made of part of one holds only that part.
+func (s *Service) rearranged(ctx context.Context, key string, d *perch.DataSource) (io.ReadCloser, error) {
+	re, err := data.ParseRearrangement(d.Rearrangement)
+	if err != nil {
+		return nil, err
+	}
+	// A rearrangement places a record by its index among all of them.
+	total, err := s.scan(ctx, key, d.Schema, nil, 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, err := s.scan(ctx, key, d.Schema, re, total, func(rd data.Reader) error {
+			w := csv.NewWriter(pw)
+			names := make([]string, len(d.Schema.Attributes))
+			for i, a := range d.Schema.Attributes {
+				names[i] = a.Name
+			}
+			w.Write(names)
+			for {
+				rec, err := rd.Read()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					return err
+				}
+				if err := w.Write(rec); err != nil {
+					return err
+				}
+			}
+			w.Flush()
+			return w.Error()
+		})
+		pw.CloseWithError(err)
+	}()
+	return &pipeReadCloser{pr, done}, nil
+}
+
+// pipeReadCloser is the reading end of a pipe whose writer runs in a
+// goroutine; Close stops the writer and waits for it.
+type pipeReadCloser struct {
+	*io.PipeReader
+	done chan struct{}
+}
+
+func (p *pipeReadCloser) Close() error {
+	p.PipeReader.Close()
+	<-p.done
+	return nil
 }
 
 // sameColumns reports whether two schemas lay out the same attributes in
