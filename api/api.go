@@ -28,6 +28,10 @@ type Options struct {
 	// Registry collects the API's metrics and is served on /metrics; nil
 	// means a new one, with the Go runtime and process collectors too.
 	Registry *prometheus.Registry
+	// AML, if set, serves AML's JSON protocol (X-Amz-Target requests) on
+	// POST /. It authenticates requests itself (SigV4), so the chain's
+	// key check does not apply to it.
+	AML http.Handler
 }
 
 // Body caps, by route.
@@ -68,6 +72,11 @@ func newAPI(svc *service.Service, opt Options) *api {
 	a.mux = http.NewServeMux()
 	for _, rt := range a.routes() {
 		a.mux.Handle(rt.method+" "+rt.pattern, a.chain(rt))
+	}
+	if opt.AML != nil {
+		aml := opt.AML
+		a.mux.Handle("POST /{$}", a.chain(&route{op: "aml", method: "POST", pattern: "/", public: true, maxBody: defaultBodyBytes,
+			handler: func(w http.ResponseWriter, r *http.Request) { aml.ServeHTTP(w, r) }}))
 	}
 	// Whatever no route matches answers 404 or 405 in JSON, through the
 	// same chain so that it is logged and counted.
