@@ -161,3 +161,18 @@ curl -sS -H "Authorization: Bearer $key" "http://127.0.0.1:$port/metrics" |
 (cd "$root" && go run ./bench/modelmem "$model")
 [ "$okc" -eq "$npred" ] && [ "$ok1" -eq 1 ] && [ "$ok" -eq "$npred" ] || { echo "some requests failed" >&2; exit 1; }
 stop "$pid"
+
+# 2b. The other order, on a new start: the predictions first, then the
+# control. Whichever comes first grows RSS by about the same amount.
+port=$(freeport)
+start serve2 "perch is serving" serve --data-dir "$tmp/qs" --listen "127.0.0.1:$port"
+sleep "$settle"
+before=$(rss "$pid")
+ok=$(predict "http://127.0.0.1:$port/v1/models/adult-income/predict" "$key" "$npred")
+sleep "$settle"
+after=$(rss "$pid")
+okc=$(get "http://127.0.0.1:$port/v1/models/adult-income" "$key" "$npred")
+sleep "$settle"
+control=$(rss "$pid")
+echo "other order, new start: VmRSS $(mb "$before"); after $ok/$npred predictions +$(mb $((after - before))); then after $okc/$npred control GETs +$(mb $((control - after)))"
+stop "$pid"
