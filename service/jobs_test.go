@@ -3,6 +3,8 @@ package service_test
 import (
 	"context"
 	"errors"
+	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -122,6 +124,7 @@ func TestJobs(t *testing.T) {
 		t.Run("SweepLease", e.testSweepLease)
 		t.Run("Heartbeat", e.testHeartbeat)
 		t.Run("StaleRun", e.testStaleRun)
+		t.Run("DeletedWhileRunning", e.testDeletedWhileRunning)
 	})
 }
 
@@ -391,4 +394,119 @@ func (e *jobsEnv) testStaleRun(t *testing.T) {
 		t.Errorf("attempt %d, want 2", got.Attempt)
 	}
 	wantMessage(t, got.Message, "connection reset")
+}
+
+// testDeletedWhileRunning deletes a model while it trains: it stays
+// DELETED when the training ends.
+func (e *jobsEnv) testDeletedWhileRunning(t *testing.T) {
+	ctx := context.Background()
+	d, dj := e.dataSource(t)
+	ok(t, e.svc.Run(ctx, dj))
+	m, err := e.svc.CreateMLModel(ctx, service.MLModelInput{Type: perch.BinaryModel, TrainingDataSourceID: d.ID})
+	ok(t, err)
+	entered, release := make(chan struct{}), make(chan struct{})
+	e.hooks.set(m.ID, func(context.Context) error {
+		close(entered)
+		<-release
+		return nil
+	})
+	errc := make(chan error, 1)
+	go func() { errc <- e.svc.Run(ctx, service.Job{Kind: service.JobTrain, ID: m.ID, Attempt: 1}) }()
+	<-entered
+	e.hooks.set(m.ID, nil)
+	_, err = e.svc.DeleteMLModel(ctx, m.ID)
+	ok(t, err)
+	close(release)
+	ok(t, <-errc)
+	got, err := e.svc.GetMLModel(ctx, m.ID)
+	ok(t, err)
+	wantStatus(t, &got.Meta, perch.StatusDeleted)
+	_, err = e.svc.CreateEndpoint(ctx, m.ID, 0)
+	wantCode(t, err, perch.EInvalid)
+	e.manual.take()
+}
+
+func TestUpdates(t *testing.T) {
+	eachStore(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		e := newJobsEnv(t, dsn)
+		m, _ := e.trainSmall(t)
+		d := e.getDS(t, m.TrainingDataSource)
+		long := strings.Repeat("n", 1025)
+
+		got, err := e.svc.UpdateDataSource(ctx, d.ID, service.Update{Name: ptr("renamed")})
+		ok(t, err)
+		if got.Name != "renamed" || got.Status != perch.StatusCompleted || got.Records != d.Records {
+			t.Errorf("renamed data source: %+v", got)
+		}
+		_, err = e.svc.UpdateDataSource(ctx, d.ID, service.Update{Name: &long})
+		wantCode(t, err, perch.EInvalid)
+		_, err = e.svc.UpdateDataSource(ctx, d.ID, service.Update{ScoreThreshold: ptr(0.5)})
+		wantCode(t, err, perch.EInvalid)
+		_, err = e.svc.UpdateDataSource(ctx, "ds-missing", service.Update{Name: ptr("x")})
+		wantCode(t, err, perch.ENotFound)
+
+		mm, err := e.svc.UpdateMLModel(ctx, m.ID, service.Update{Name: ptr("adult"), ScoreThreshold: ptr(0.25)})
+		ok(t, err)
+		if mm.Name != "adult" || mm.ScoreThreshold != 0.25 || mm.Endpoint.Status != perch.EndpointReady {
+			t.Errorf("updated model: %+v", mm)
+		}
+		for _, bad := range []float64{-0.1, 1.1, math.NaN()} {
+			_, err = e.svc.UpdateMLModel(ctx, m.ID, service.Update{ScoreThreshold: &bad})
+			wantCode(t, err, perch.EInvalid)
+		}
+		_, err = e.svc.UpdateMLModel(ctx, m.ID, service.Update{Name: &long})
+		wantCode(t, err, perch.EInvalid)
+
+		ev, err := e.svc.CreateEvaluation(ctx, service.EvaluationInput{MLModelID: m.ID, DataSourceID: d.ID, Name: "ev"})
+		ok(t, err)
+		got2, err := e.svc.UpdateEvaluation(ctx, ev.ID, service.Update{Name: ptr("ev2")})
+		ok(t, err)
+		if got2.Name != "ev2" {
+			t.Errorf("evaluation name %q", got2.Name)
+		}
+		_, err = e.svc.UpdateEvaluation(ctx, ev.ID, service.Update{ScoreThreshold: ptr(0.5)})
+		wantCode(t, err, perch.EInvalid)
+		dev, err := e.svc.DeleteEvaluation(ctx, ev.ID)
+		ok(t, err)
+		wantStatus(t, &dev.Meta, perch.StatusDeleted)
+		// Its job, run late, leaves it DELETED.
+		ok(t, e.svc.Run(ctx, service.Job{Kind: service.JobEvaluate, ID: ev.ID, Attempt: 1}))
+		dev, err = e.svc.GetEvaluation(ctx, ev.ID)
+		ok(t, err)
+		wantStatus(t, &dev.Meta, perch.StatusDeleted)
+
+		b, err := e.svc.CreateBatchPrediction(ctx, service.BatchPredictionInput{MLModelID: m.ID, DataSourceID: d.ID})
+		ok(t, err)
+		if b.OutputURL != e.objects.URL("batch-predictions/"+b.ID+".csv") {
+			t.Errorf("default output %q", b.OutputURL)
+		}
+		got3, err := e.svc.UpdateBatchPrediction(ctx, b.ID, service.Update{Name: ptr("bp")})
+		ok(t, err)
+		if got3.Name != "bp" {
+			t.Errorf("batch prediction name %q", got3.Name)
+		}
+		_, err = e.svc.UpdateBatchPrediction(ctx, b.ID, service.Update{ScoreThreshold: ptr(0.5)})
+		wantCode(t, err, perch.EInvalid)
+		dbp, err := e.svc.DeleteBatchPrediction(ctx, b.ID)
+		ok(t, err)
+		wantStatus(t, &dbp.Meta, perch.StatusDeleted)
+
+		// Lists pass the store's filters through.
+		list, _, err := e.svc.ListMLModels(ctx, perch.Filter{Variable: "Name", Op: perch.OpEQ, Value: "adult"})
+		ok(t, err)
+		if len(list) != 1 || list[0].ID != m.ID {
+			t.Errorf("models named adult: %v", list)
+		}
+		_, _, err = e.svc.ListDataSources(ctx, perch.Filter{Variable: "NoSuch", Op: perch.OpEQ, Value: "x"})
+		wantCode(t, err, perch.EInvalid)
+		evs, _, err := e.svc.ListEvaluations(ctx, perch.Filter{Variable: "MLModelId", Op: perch.OpEQ, Value: m.ID})
+		ok(t, err)
+		bps, _, err := e.svc.ListBatchPredictions(ctx, perch.Filter{Variable: "Status", Op: perch.OpEQ, Value: "DELETED"})
+		ok(t, err)
+		if len(evs) != 1 || len(bps) != 1 {
+			t.Errorf("%d evaluations of the model, %d deleted batch predictions; want 1, 1", len(evs), len(bps))
+		}
+		e.manual.take()
+	})
 }
