@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -103,4 +104,68 @@ func (e *jobsEnv) testThresholdFromMemory(t *testing.T) {
 			t.Fatalf("label %q at threshold %v, want %q", p.Label, c.threshold, c.label)
 		}
 	}
+}
+
+// TestCacheBound holds at most one compiled model (CacheBytes 1): using
+// one drops the other, which is read from its file again when used next.
+// Predictions race threshold changes meanwhile, which must not undo one
+// another.
+func TestCacheBound(t *testing.T) {
+	eachStore(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		e := newJobsEnvConfig(t, dsn, service.Config{CacheBytes: 1})
+		a, rec := e.trainSmall(t)
+		b, _ := e.trainSmall(t)
+		e.label(t, a.ID, rec)
+		e.label(t, b.ID, rec) // a is dropped
+		e.label(t, a.ID, rec) // and read again; b is dropped
+
+		stop := make(chan struct{})
+		errc := make(chan error, 4)
+		for i := range 4 {
+			id := a.ID
+			if i%2 == 1 {
+				id = b.ID
+			}
+			go func() {
+				var p perch.Prediction
+				for {
+					select {
+					case <-stop:
+						errc <- nil
+						return
+					default:
+					}
+					if err := e.svc.Predict(ctx, id, rec, &p); err != nil {
+						errc <- err
+						return
+					}
+					runtime.Gosched()
+				}
+			}()
+		}
+		for i := range 20 {
+			th := float64(i % 2)
+			_, err := e.svc.UpdateMLModel(ctx, []string{a.ID, b.ID}[i%2], service.Update{ScoreThreshold: &th})
+			ok(t, err)
+		}
+		close(stop)
+		for range 4 {
+			ok(t, <-errc)
+		}
+		// The last thresholds: a 0 (label 1), b 1 (label 0).
+		if la, lb := e.label(t, a.ID, rec), e.label(t, b.ID, rec); la != "1" || lb != "0" {
+			t.Fatalf("labels %q and %q after the last changes, want 1 and 0", la, lb)
+		}
+
+		// b is held now, a is not: without its file, a cannot be used.
+		key, err := e.objects.Key(a.ArtifactURL)
+		ok(t, err)
+		ok(t, e.objects.Delete(ctx, key))
+		var p perch.Prediction
+		if err := e.svc.Predict(ctx, a.ID, rec, &p); err == nil {
+			t.Fatal("a model dropped from the cache predicted without its file")
+		}
+		e.label(t, b.ID, rec)
+	})
 }

@@ -75,10 +75,16 @@ type jobsEnv struct {
 }
 
 func newJobsEnv(t *testing.T, dsn string) *jobsEnv {
+	return newJobsEnvConfig(t, dsn, service.Config{})
+}
+
+// newJobsEnvConfig is newJobsEnv with more of the Service's configuration.
+func newJobsEnvConfig(t *testing.T, dsn string, cfg service.Config) *jobsEnv {
 	hs := &hookStore{}
+	cfg.Lease = 200 * time.Millisecond
 	e := newEnv(t, dsn, envOptions{
 		manual: true,
-		config: service.Config{Lease: 200 * time.Millisecond},
+		config: cfg,
 		wrap:   func(s perch.Store) perch.Store { hs.Store = s; return hs },
 	})
 	e.write(t, "small.csv", head(example(t, "adult/train.csv"), 2000))

@@ -283,8 +283,13 @@ func (c *cache) evict(keep *cacheEntry) {
 		if victim == nil {
 			return
 		}
+		// Entries change without c.mu (changed, another load): a state
+		// read here may be gone, and storing over a newer one would bring
+		// back an older model state.
 		st := victim.state.Load()
+		if st.compiled == nil || !victim.state.CompareAndSwap(st, &cached{model: st.model}) {
+			continue
+		}
 		c.size -= st.compiled.size
-		victim.state.Store(&cached{model: st.model})
 	}
 }
