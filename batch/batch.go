@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/perchml/perch"
 	"github.com/perchml/perch/data"
@@ -291,10 +292,13 @@ func (wk *worker) process(c *chunk) {
 		wk.fail(c, &data.ParseError{Line: c.line, Err: errTooLong}, 0)
 		return
 	}
-	s := string(c.in)
+	// The chunk is read in place: nothing made from s outlives this call
+	// (fields are predicted and written out, errors are formatted anew),
+	// so its buffer goes back to the pool when the call returns.
 	in := c.in
-	wk.inPool.Put(&in)
+	s := unsafe.String(unsafe.SliceData(in), len(in))
 	c.in = nil
+	defer wk.inPool.Put(&in)
 	out := wk.getOut(len(s)/3 + 256)
 	line := c.line
 	for p := 0; p < len(s); {
