@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/perchml/perch"
 	"github.com/perchml/perch/learn/sgd"
@@ -114,6 +115,11 @@ func Decode(b []byte) (*Model, error) {
 	}
 	if w.Schema == nil || !w.Type.Valid() {
 		return nil, perch.Errorf(perch.EInvalid, "model: file has no schema or an unknown type %q", w.Type)
+	}
+	if w.Linear != nil {
+		// Decoding grows slices by doubling; a model kept for serving
+		// should not carry the spare half.
+		w.Linear.W, w.Linear.Bias = slices.Clone(w.Linear.W), slices.Clone(w.Linear.Bias)
 	}
 	mp, err := recipe.Decode(w.Recipe, w.Schema)
 	if err != nil {

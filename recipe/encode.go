@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/perchml/perch"
@@ -170,13 +171,13 @@ func (o *output) load(w *wireOutput) error {
 		if !increasing(w.Edges) || len(w.Edges) >= o.n {
 			return bad("edges must increase and be fewer than the bins")
 		}
-		o.edges[0] = w.Edges
+		o.edges[0] = slices.Clone(w.Edges)
 		for j, b := range w.Bins {
 			if b < 0 || int(b) > len(w.Edges) || j > 0 && b <= w.Bins[j-1] {
 				return bad("bins must increase and be within the edges")
 			}
 		}
-		o.bins = w.Bins
+		o.bins = slices.Clone(w.Bins)
 		return nil
 	}
 	switch o.kind {
@@ -194,7 +195,7 @@ func (o *output) load(w *wireOutput) error {
 				return bad("edges must increase and be fewer than the bins")
 			}
 			if side.kind == kBin {
-				o.edges[i] = e
+				o.edges[i] = slices.Clone(e)
 			}
 		}
 	case kText, kTerms:
@@ -208,7 +209,7 @@ func (o *output) load(w *wireOutput) error {
 			return bad("BINARY terms are false and true")
 		}
 	}
-	o.terms = w.Terms
+	o.terms = slices.Clone(w.Terms)
 	return nil
 }
 

@@ -169,6 +169,9 @@ func (m *Mapper) index() error {
 			o.missIdx = add(oi, itemMissing)
 		}
 	}
+	// A compiled model lives as long as the server serves it: no spare
+	// capacity from the appends above.
+	m.feats = slices.Clone(m.feats)
 	return nil
 }
 
