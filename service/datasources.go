@@ -66,11 +66,11 @@ func (s *Service) CreateDataSource(ctx context.Context, in DataSourceInput) (*pe
 	}
 	if in.Schema != nil {
 		if err := data.ValidateSchema(in.Schema); err != nil {
-			return nil, perch.Errorf(perch.EInvalid, "schema: %v", errMessage(err))
+			return nil, perch.Errorf(perch.EInvalid, "%v", errMessage(err)) // it names the schema
 		}
 	}
 	if _, err := data.ParseRearrangement(in.Rearrangement); err != nil {
-		return nil, perch.Errorf(perch.EInvalid, "rearrangement: %v", errMessage(err))
+		return nil, perch.Errorf(perch.EInvalid, "%v", errMessage(err)) // it names the rearrangement
 	}
 	d := &perch.DataSource{
 		Meta: perch.Meta{

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/perchml/perch"
@@ -46,6 +47,27 @@ func TestFailures(t *testing.T) {
 			}
 		})
 
+		t.Run("NoRecords", func(t *testing.T) {
+			e.write(t, "empty.csv", head(small, 0))
+			e.write(t, "one.csv", head(small, 1))
+			_, err := e.svc.CreateDataSource(ctx, service.DataSourceInput{DataURL: "small.csv",
+				Rearrangement: `{"splitting":{"percentBegin":50,"percentEnd":50}}`})
+			wantCode(t, err, perch.EInvalid)
+			if msg := err.Error(); strings.Count(msg, "rearrangement") != 1 {
+				t.Errorf("message %q: want rearrangement named once", msg)
+			}
+			for _, in := range []service.DataSourceInput{
+				{DataURL: "empty.csv", TargetAttributeName: "income"},
+				{DataURL: "one.csv", TargetAttributeName: "income", Rearrangement: `{"splitting":{"percentBegin":0,"percentEnd":50}}`},
+			} {
+				d, err := e.svc.CreateDataSource(ctx, in)
+				ok(t, err)
+				d = e.waitDataSource(t, d.ID)
+				wantStatus(t, &d.Meta, perch.StatusFailed)
+				wantMessage(t, d.Message, "no records")
+			}
+		})
+
 		t.Run("NotGzip", func(t *testing.T) {
 			d, err := e.svc.CreateDataSource(ctx, service.DataSourceInput{DataURL: "not-gzip.csv.gz", TargetAttributeName: "income"})
 			ok(t, err)
@@ -75,6 +97,9 @@ func TestFailures(t *testing.T) {
 			wantCode(t, err, perch.EInvalid)
 			_, err = e.svc.CreateDataSource(ctx, service.DataSourceInput{DataURL: "small.csv", Schema: &perch.Schema{}})
 			wantCode(t, err, perch.EInvalid)
+			if msg := err.Error(); strings.Count(msg, "schema") != 1 {
+				t.Errorf("message %q: want the schema named once", msg)
+			}
 			_, err = e.svc.CreateDataSource(ctx, service.DataSourceInput{DataURL: "small.csv", Tags: map[string]string{"aws:x": "y"}})
 			wantCode(t, err, perch.EInvalid)
 		})
