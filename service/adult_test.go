@@ -298,18 +298,20 @@ func (a *adult) testRealtime(t *testing.T) {
 	wantCode(t, svc.Predict(ctx, "ml-missing", rec, &none), perch.ENotFound)
 }
 
-// eventually polls cond for up to 3 s: twice the time a change takes to
+// eventually polls cond for up to 2 s: twice the time a change takes to
 // reach another server.
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
+	start := time.Now()
+	deadline := start.Add(2 * time.Second)
 	for {
 		done, state := cond()
 		if done {
+			t.Logf("%s: seen after %v", what, time.Since(start).Round(time.Millisecond))
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not seen within 3 s (%s)", what, state)
+			t.Fatalf("%s: not seen within 2 s (%s)", what, state)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
