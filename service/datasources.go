@@ -176,8 +176,6 @@ func (s *Service) runDataSource(ctx context.Context, d *perch.DataSource) error 
 	if err != nil {
 		return err
 	}
-	beat := s.heartbeat(ctx, JobDataSource, d.ID)
-	defer beat()
 	// The first pass checks every record and counts them; a rearrangement
 	// needs the count to know which records it keeps.
 	total, err := s.scan(ctx, key, schema, nil, 0, nil)

@@ -189,9 +189,7 @@ func (s *Service) runEvaluate(ctx context.Context, e *perch.Evaluation) error {
 	if err != nil {
 		return err
 	}
-	beat := s.heartbeat(ctx, JobEvaluate, e.ID)
 	ev, err := learn.Evaluate(p.predictor, t)
-	beat()
 	if err != nil {
 		return fmt.Errorf("%v", errMessage(err))
 	}
@@ -337,8 +335,6 @@ func (s *Service) runBatch(ctx context.Context, b *perch.BatchPrediction) error 
 		return err
 	}
 	defer r.Close()
-	beat := s.heartbeat(ctx, JobBatch, b.ID)
-	defer beat()
 	pr, pw := io.Pipe()
 	var res batch.Result
 	done := make(chan error, 1)

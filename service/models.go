@@ -272,9 +272,7 @@ func (s *Service) runTrain(ctx context.Context, m *perch.MLModel) error {
 	if err != nil {
 		return err
 	}
-	beat := s.heartbeat(ctx, JobTrain, m.ID)
 	trained, err := learn.Train(t, learn.Options{Type: m.Type, Recipe: rc, Params: m.Parameters})
-	beat()
 	if err != nil {
 		return err
 	}
@@ -297,7 +295,7 @@ func (s *Service) runTrain(ctx context.Context, m *perch.MLModel) error {
 
 // heartbeat shows, until stop is called, that the job of an entity is
 // alive, so that no sweep takes it for abandoned while a long computation
-// that cannot report progress runs.
+// that cannot report progress runs. Run keeps one going for every job.
 func (s *Service) heartbeat(ctx context.Context, kind JobKind, id string) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
