@@ -124,13 +124,21 @@ type BatchPrediction struct {
 
 // Key is an API key as the service keeps it: the key itself is shown once,
 // when it is made, and only its hash is stored. The ID is the hash in hex,
-// so a request's key is found with one lookup.
+// so a request's key is found with one lookup. An AWS-style access key
+// pair is a Key too, whose ID is its access key id.
 type Key struct {
 	Meta
 	// Hint is the key's first characters, enough for a person to tell keys
 	// apart in a list without the key being recoverable from it.
 	Hint string `json:"hint"`
 	Root bool   `json:"root,omitempty"`
+	// AccessKeyID is set on an AWS-style access key pair, whose id it is
+	// too; requests signed with SigV4 name it.
+	AccessKeyID string `json:"accessKeyId,omitempty"`
+	// SealedSecret is the pair's secret access key, encrypted under the
+	// server's master key: a signature can only be checked with the
+	// secret itself, so it cannot be kept as a hash.
+	SealedSecret string `json:"sealedSecret,omitempty"`
 }
 
 // FilterOp is the comparison a Filter applies, named as in AML's Describe

@@ -1,0 +1,316 @@
+package access
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// SigV4 request signing, header form (AWS4-HMAC-SHA256), as AWS SDKs sign
+// requests to JSON-protocol services such as AmazonML_20141212.
+
+// sigV4Algorithm is the only algorithm of the header form.
+const sigV4Algorithm = "AWS4-HMAC-SHA256"
+
+// amzDateFormat is X-Amz-Date's layout.
+const amzDateFormat = "20060102T150405Z"
+
+// DefaultMaxSkew is how far a request's time may be from the server's, as
+// AWS allows: a captured request cannot be replayed later than this.
+const DefaultMaxSkew = 5 * time.Minute
+
+// SigV4Error is a refused signature, with the AWS error type (without the
+// "Exception" suffix) that says why, so that a protocol adapter can answer
+// as AWS does.
+type SigV4Error struct {
+	Type    string // MissingAuthenticationToken, IncompleteSignature, InvalidSignature, UnrecognizedClient
+	Message string
+}
+
+func (e *SigV4Error) Error() string { return e.Type + ": " + e.Message }
+
+func sigErr(typ, format string, args ...any) *SigV4Error {
+	return &SigV4Error{Type: typ, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrUnknownAccessKey is what a SigV4Verifier's Secret returns for an
+// access key id it does not know (or that was revoked).
+var ErrUnknownAccessKey = sigErr("UnrecognizedClient", "The security token included in the request is invalid.")
+
+// SigV4Verifier checks SigV4-signed requests for one service, in any
+// region.
+type SigV4Verifier struct {
+	Service string        // the signing name, "machinelearning"
+	MaxSkew time.Duration // 0 means DefaultMaxSkew
+	Now     func() time.Time
+	// Secret returns the secret access key of an access key id, or
+	// ErrUnknownAccessKey.
+	Secret func(ctx context.Context, accessKeyID string) (string, error)
+
+	keys sync.Map // signingKeyID → []byte: derived keys, reused all day
+}
+
+// Verify checks r's signature over r and body (the request body, already
+// read) and returns the access key id that signed it. A refusal is a
+// *SigV4Error; any other error comes from Secret.
+func (v *SigV4Verifier) Verify(r *http.Request, body []byte) (string, error) {
+	auth := r.Header.Get("Authorization")
+	if auth == "" {
+		return "", sigErr("MissingAuthenticationToken", "Missing Authentication Token")
+	}
+	alg, rest, _ := strings.Cut(auth, " ")
+	if alg != sigV4Algorithm {
+		return "", sigErr("IncompleteSignature", "Authorization header requires %s; got %q", sigV4Algorithm, alg)
+	}
+	var cred, signed, sig string
+	for _, part := range strings.Split(rest, ",") {
+		k, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "Credential":
+			cred = val
+		case "SignedHeaders":
+			signed = val
+		case "Signature":
+			sig = val
+		}
+	}
+	var missing []string
+	for _, p := range [][2]string{{"Credential", cred}, {"SignedHeaders", signed}, {"Signature", sig}} {
+		if p[1] == "" {
+			missing = append(missing, p[0])
+		}
+	}
+	if len(missing) > 0 {
+		return "", sigErr("IncompleteSignature", "Authorization header requires %s parameter(s)", strings.Join(missing, ", "))
+	}
+	scope := strings.Split(cred, "/")
+	if len(scope) != 5 || scope[0] == "" || scope[4] != "aws4_request" {
+		return "", sigErr("IncompleteSignature", "Credential must be ACCESSKEYID/DATE/REGION/SERVICE/aws4_request; got %q", cred)
+	}
+	akid, day, region, service := scope[0], scope[1], scope[2], scope[3]
+	if service != v.Service {
+		return "", sigErr("InvalidSignature", "Credential should be scoped to correct service: '%s'.", v.Service)
+	}
+	if region == "" {
+		return "", sigErr("IncompleteSignature", "Credential names no region")
+	}
+	stamp := r.Header.Get("X-Amz-Date")
+	if stamp == "" {
+		stamp = r.Header.Get("Date")
+	}
+	t, err := time.Parse(amzDateFormat, stamp)
+	if err != nil {
+		if t, err = http.ParseTime(stamp); err != nil {
+			return "", sigErr("IncompleteSignature", "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header")
+		}
+		stamp = t.UTC().Format(amzDateFormat)
+	}
+	if day != stamp[:8] {
+		return "", sigErr("InvalidSignature", "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s'", day, stamp[:8])
+	}
+	names := strings.Split(signed, ";")
+	if !sort.StringsAreSorted(names) || !contains(names, "host") {
+		return "", sigErr("InvalidSignature", "SignedHeaders must be sorted and include host; got %q", signed)
+	}
+	if r.Header.Get("X-Amz-Date") != "" && !contains(names, "x-amz-date") {
+		return "", sigErr("InvalidSignature", "SignedHeaders must include x-amz-date")
+	}
+	now := time.Now
+	if v.Now != nil {
+		now = v.Now
+	}
+	skew := v.MaxSkew
+	if skew <= 0 {
+		skew = DefaultMaxSkew
+	}
+	n := now().UTC()
+	if t.Before(n.Add(-skew)) {
+		return "", sigErr("InvalidSignature", "Signature expired: %s is now earlier than %s (%s - %s.)", stamp, n.Add(-skew).Format(amzDateFormat), n.Format(amzDateFormat), skew)
+	}
+	if t.After(n.Add(skew)) {
+		return "", sigErr("InvalidSignature", "Signature not yet current: %s is still later than %s (%s + %s.)", stamp, n.Add(skew).Format(amzDateFormat), n.Format(amzDateFormat), skew)
+	}
+	bodyHash := sha256.Sum256(body)
+	payload := hex.EncodeToString(bodyHash[:])
+	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" && h != payload {
+		return "", sigErr("InvalidSignature", "The provided 'x-amz-content-sha256' header does not match what was computed.")
+	}
+	secret, err := v.Secret(r.Context(), akid)
+	if err != nil {
+		return "", err
+	}
+	want := signature(v.signingKey(secret, day, region, service), stringToSign(stamp, day+"/"+region+"/"+service+"/aws4_request", canonicalRequest(r, names, payload)))
+	got, err := hex.DecodeString(sig)
+	if err != nil || subtle.ConstantTimeCompare(got, want) != 1 {
+		return "", sigErr("InvalidSignature", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
+	}
+	return akid, nil
+}
+
+// signingKey derives, or recalls, the key of one secret, day and region.
+func (v *SigV4Verifier) signingKey(secret, day, region, service string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	id := string(h[:]) + "/" + day + "/" + region + "/" + service
+	if k, ok := v.keys.Load(id); ok {
+		return k.([]byte)
+	}
+	k := SigningKey(secret, day, region, service)
+	v.keys.Store(id, k)
+	return k
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func hmacSHA256(key []byte, data string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(data))
+	return m.Sum(nil)
+}
+
+// SigningKey derives the SigV4 key of a secret for one day (YYYYMMDD),
+// region and service.
+func SigningKey(secret, day, region, service string) []byte {
+	k := hmacSHA256([]byte("AWS4"+secret), day)
+	k = hmacSHA256(k, region)
+	k = hmacSHA256(k, service)
+	return hmacSHA256(k, "aws4_request")
+}
+
+func signature(key []byte, toSign string) []byte { return hmacSHA256(key, toSign) }
+
+func stringToSign(stamp, scope, canonical string) string {
+	h := sha256.Sum256([]byte(canonical))
+	return sigV4Algorithm + "\n" + stamp + "\n" + scope + "\n" + hex.EncodeToString(h[:])
+}
+
+// canonicalRequest is SigV4's canonical form of r, over the headers
+// named (lower case, sorted).
+func canonicalRequest(r *http.Request, names []string, payload string) string {
+	var b strings.Builder
+	b.WriteString(r.Method)
+	b.WriteByte('\n')
+	b.WriteString(canonicalPath(r.URL))
+	b.WriteByte('\n')
+	b.WriteString(canonicalQuery(r.URL))
+	b.WriteByte('\n')
+	for _, n := range names {
+		b.WriteString(n)
+		b.WriteByte(':')
+		b.WriteString(headerValue(r, n))
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	b.WriteString(strings.Join(names, ";"))
+	b.WriteByte('\n')
+	b.WriteString(payload)
+	return b.String()
+}
+
+// headerValue is a header's canonical value: its values joined by commas,
+// each trimmed with inner runs of spaces made one.
+func headerValue(r *http.Request, name string) string {
+	var vals []string
+	switch name {
+	case "host":
+		vals = []string{r.Host}
+	case "content-length":
+		if r.ContentLength >= 0 && len(r.Header.Values("Content-Length")) == 0 {
+			vals = []string{fmt.Sprint(r.ContentLength)}
+		} else {
+			vals = r.Header.Values(name)
+		}
+	default:
+		vals = r.Header.Values(name)
+	}
+	for i, v := range vals {
+		vals[i] = strings.Join(strings.Fields(v), " ")
+	}
+	return strings.Join(vals, ",")
+}
+
+// canonicalPath is the URI-encoded path, encoded again, as SigV4 has it
+// for every service but S3.
+func canonicalPath(u *url.URL) string {
+	p := u.EscapedPath()
+	if p == "" {
+		return "/"
+	}
+	return uriEncode(p, false)
+}
+
+// canonicalQuery is the query with keys and values encoded and sorted.
+func canonicalQuery(u *url.URL) string {
+	q := u.Query()
+	if len(q) == 0 {
+		return ""
+	}
+	var pairs []string
+	for k, vs := range q {
+		for _, v := range vs {
+			pairs = append(pairs, uriEncode(k, true)+"="+uriEncode(v, true))
+		}
+	}
+	sort.Strings(pairs)
+	return strings.Join(pairs, "&")
+}
+
+// uriEncode percent-encodes all but RFC 3986's unreserved characters (and
+// slashes, unless slash says otherwise).
+func uriEncode(s string, slash bool) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~':
+			b.WriteByte(c)
+		case c == '/' && !slash:
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// SignV4 signs r (whose body is body) as an AWS SDK does: it sets
+// X-Amz-Date and Authorization over host, content-type, x-amz-date,
+// x-amz-target and any x-amz-* header present. Tests and Go clients of
+// the AML protocol use it.
+func SignV4(r *http.Request, body []byte, accessKeyID, secret, region, service string, t time.Time) {
+	stamp := t.UTC().Format(amzDateFormat)
+	r.Header.Set("X-Amz-Date", stamp)
+	names := []string{"host"}
+	for k := range r.Header {
+		lk := strings.ToLower(k)
+		if lk == "content-type" || strings.HasPrefix(lk, "x-amz-") {
+			names = append(names, lk)
+		}
+	}
+	sort.Strings(names)
+	if r.Host == "" {
+		r.Host = r.URL.Host
+	}
+	h := sha256.Sum256(body)
+	scope := stamp[:8] + "/" + region + "/" + service + "/aws4_request"
+	sig := signature(SigningKey(secret, stamp[:8], region, service), stringToSign(stamp, scope, canonicalRequest(r, names, hex.EncodeToString(h[:]))))
+	r.Header.Set("Authorization", sigV4Algorithm+" Credential="+accessKeyID+"/"+scope+", SignedHeaders="+strings.Join(names, ";")+", Signature="+hex.EncodeToString(sig))
+}

@@ -1,0 +1,213 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"path"
+	"strings"
+
+	"github.com/perchml/perch"
+	"github.com/perchml/perch/recipe"
+)
+
+// AML's Create operations are idempotent: a caller that retries with the
+// same id and the same parameters gets the entity it made; the same id
+// with other parameters is a mismatch (EConflict). The *Once methods hold
+// that rule, for AML's adapter; the REST API keeps answering an existing
+// id with a conflict.
+
+// mismatch is the error for an id reused with other parameters.
+func mismatch(noun, id, what string) error {
+	return perch.Errorf(perch.EConflict, "%s %s exists with another %s", noun, id, what)
+}
+
+// once runs create unless an entity with the id exists, and answers an
+// existing one (found first or lost to a concurrent create) through same.
+func once[T any](ctx context.Context, id string, get func(context.Context, string) (*T, error), create func() (*T, error), same func(*T) error) (*T, error) {
+	if id != "" {
+		v, err := get(ctx, id)
+		if err == nil {
+			return v, same(v)
+		}
+		if perch.Code(err) != perch.ENotFound {
+			return nil, err
+		}
+	}
+	v, err := create()
+	if perch.Code(err) == perch.EConflict && id != "" {
+		if v, gerr := get(ctx, id); gerr == nil {
+			return v, same(v)
+		}
+	}
+	return v, err
+}
+
+// CreateDataSourceOnce is CreateDataSource, idempotent as AML's Create
+// calls are.
+func (s *Service) CreateDataSourceOnce(ctx context.Context, in DataSourceInput) (*perch.DataSource, error) {
+	return once(ctx, in.ID, s.store.GetDataSource, func() (*perch.DataSource, error) { return s.CreateDataSource(ctx, in) },
+		func(d *perch.DataSource) error {
+			if key, err := s.objects.Key(in.DataURL); err != nil || s.objects.URL(key) != d.DataURL {
+				return mismatch("data source", d.ID, "data location")
+			}
+			if in.Schema != nil && !sameJSON(in.Schema, d.Schema) {
+				return mismatch("data source", d.ID, "schema")
+			}
+			if in.Rearrangement != d.Rearrangement {
+				return mismatch("data source", d.ID, "data rearrangement")
+			}
+			if in.ComputeStatistics != d.ComputeStatistics {
+				return mismatch("data source", d.ID, "computeStatistics")
+			}
+			if in.Name != "" && in.Name != d.Name {
+				return mismatch("data source", d.ID, "name")
+			}
+			return nil
+		})
+}
+
+// CreateMLModelOnce is CreateMLModel, idempotent as AML's Create calls
+// are.
+func (s *Service) CreateMLModelOnce(ctx context.Context, in MLModelInput) (*perch.MLModel, error) {
+	return once(ctx, in.ID, s.store.GetMLModel, func() (*perch.MLModel, error) { return s.CreateMLModel(ctx, in) },
+		func(m *perch.MLModel) error {
+			switch {
+			case !strings.EqualFold(string(in.Type), string(m.Type)):
+				return mismatch("model", m.ID, "model type")
+			case in.TrainingDataSourceID != m.TrainingDataSource:
+				return mismatch("model", m.ID, "training data source")
+			case in.Recipe != m.Recipe:
+				return mismatch("model", m.ID, "recipe")
+			case !maps.Equal(in.Parameters, m.Parameters):
+				return mismatch("model", m.ID, "set of parameters")
+			case in.Name != "" && in.Name != m.Name:
+				return mismatch("model", m.ID, "name")
+			}
+			return nil
+		})
+}
+
+// CreateEvaluationOnce is CreateEvaluation, idempotent as AML's Create
+// calls are.
+func (s *Service) CreateEvaluationOnce(ctx context.Context, in EvaluationInput) (*perch.Evaluation, error) {
+	return once(ctx, in.ID, s.store.GetEvaluation, func() (*perch.Evaluation, error) { return s.CreateEvaluation(ctx, in) },
+		func(e *perch.Evaluation) error {
+			switch {
+			case in.MLModelID != e.MLModel:
+				return mismatch("evaluation", e.ID, "model")
+			case in.DataSourceID != e.DataSource:
+				return mismatch("evaluation", e.ID, "data source")
+			case in.Name != "" && in.Name != e.Name:
+				return mismatch("evaluation", e.ID, "name")
+			}
+			return nil
+		})
+}
+
+// CreateAMLBatchPrediction creates a batch prediction that writes its
+// output as AML did: in.OutputURL is a prefix (s3://bucket/out/), the
+// results go, gzipped, to
+// <prefix>/batch-prediction/result/<id>-<input file>.gz and a manifest
+// mapping the input to them to <prefix>/batch-prediction/<id>.manifest.
+// It is idempotent as AML's Create calls are.
+func (s *Service) CreateAMLBatchPrediction(ctx context.Context, in BatchPredictionInput) (*perch.BatchPrediction, error) {
+	if in.ID == "" {
+		return nil, perch.Errorf(perch.EInvalid, "BatchPredictionId: required")
+	}
+	prefix, err := s.S3Key(strings.TrimSuffix(in.OutputURL, "/") + "/batch-prediction")
+	if err != nil {
+		return nil, perch.Errorf(perch.EInvalid, "OutputUri: %v", errMessage(err))
+	}
+	d, err := s.store.GetDataSource(ctx, in.DataSourceID)
+	if err != nil {
+		return nil, err
+	}
+	file := path.Base(d.DataURL)
+	file = strings.TrimSuffix(file, ".gz")
+	in.OutputURL = prefix + "/result/" + in.ID + "-" + file + ".gz"
+	return once(ctx, in.ID, s.store.GetBatchPrediction, func() (*perch.BatchPrediction, error) { return s.CreateBatchPrediction(ctx, in) },
+		func(b *perch.BatchPrediction) error {
+			switch {
+			case in.MLModelID != b.MLModel:
+				return mismatch("batch prediction", b.ID, "model")
+			case in.DataSourceID != b.DataSource:
+				return mismatch("batch prediction", b.ID, "data source")
+			case s.objects.URL(in.OutputURL) != b.OutputURL:
+				return mismatch("batch prediction", b.ID, "output location")
+			case in.Name != "" && in.Name != b.Name:
+				return mismatch("batch prediction", b.ID, "name")
+			}
+			return nil
+		})
+}
+
+// amlManifest returns the key of the manifest of a batch prediction laid
+// out as AML's (see CreateAMLBatchPrediction), and false for any other
+// output.
+func amlManifest(id, outKey string) (string, bool) {
+	dir, file := path.Split(outKey)
+	prefix, ok := strings.CutSuffix(dir, "batch-prediction/result/")
+	if !ok || !strings.HasPrefix(file, id+"-") || !strings.HasSuffix(file, ".gz") {
+		return "", false
+	}
+	return prefix + "batch-prediction/" + id + ".manifest", true
+}
+
+// writeAMLManifest writes the manifest of a batch prediction laid out as
+// AML's: a JSON map from its input to its result file, as s3:// URLs.
+func (s *Service) writeAMLManifest(ctx context.Context, b *perch.BatchPrediction, d *perch.DataSource, outKey string) error {
+	mkey, ok := amlManifest(b.ID, outKey)
+	if !ok {
+		return nil
+	}
+	m, err := json.Marshal(map[string]string{s.S3URL(d.DataURL): s.S3URL(outKey)})
+	if err != nil {
+		return err
+	}
+	return s.objects.Write(ctx, mkey, strings.NewReader(string(m)), "application/json")
+}
+
+// BaseURL is where clients reach the server (an endpoint's URL starts
+// with it).
+func (s *Service) BaseURL() string { return s.baseURL }
+
+// ModelRecipe returns the recipe a model is trained with: the one it was
+// given, or the one suggested for its data's schema ("" while the schema
+// is not known yet).
+func (s *Service) ModelRecipe(ctx context.Context, m *perch.MLModel) (string, error) {
+	if m.Recipe != "" {
+		return m.Recipe, nil
+	}
+	d, err := s.store.GetDataSource(ctx, m.TrainingDataSource)
+	if err != nil || d.Schema == nil {
+		return "", err
+	}
+	b, err := json.Marshal(recipe.Suggest(d.Schema, nil))
+	return string(b), err
+}
+
+// CheckTagRoom fails with ELimitExceeded when adding tags to an entity
+// would give it more than the tags it may have.
+func (s *Service) CheckTagRoom(ctx context.Context, resource, id string, adding map[string]string) error {
+	have, err := s.Tags(ctx, resource, id)
+	if err != nil {
+		return err
+	}
+	n := len(have)
+	for k := range adding {
+		if _, ok := have[k]; !ok {
+			n++
+		}
+	}
+	if n > maxTags {
+		return perch.Errorf(perch.ELimitExceeded, "%s %s would have %d tags, more than %d", resource, id, n, maxTags)
+	}
+	return nil
+}
+
+func sameJSON(a, b any) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(x) == string(y)
+}

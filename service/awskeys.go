@@ -1,0 +1,137 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/perchml/perch"
+	"github.com/perchml/perch/access"
+)
+
+// sealers holds each Service's master-key sealer, for the AWS-style key
+// pairs whose secrets it keeps encrypted.
+var sealers sync.Map // *Service → *access.Sealer
+
+// SetMasterKey gives the service the 32-byte key that seals the secrets
+// of AWS-style access key pairs (access.EnsureMasterKey keeps it in the
+// data directory). Without it no pair can be made or checked.
+func (s *Service) SetMasterKey(master []byte) error {
+	sl, err := access.NewSealer(master)
+	if err != nil {
+		return perch.Errorf(perch.EInvalid, "%v", err)
+	}
+	sealers.Store(s, sl)
+	return nil
+}
+
+func (s *Service) sealer() (*access.Sealer, error) {
+	if v, ok := sealers.Load(s); ok {
+		return v.(*access.Sealer), nil
+	}
+	return nil, perch.Errorf(perch.EInternal, "no master key: AWS access key pairs are not available")
+}
+
+// CreateAWSKey makes an AWS-style access key pair, for clients that sign
+// requests with SigV4 (the AML protocol). The secret is returned this
+// once; it is stored sealed under the master key.
+func (s *Service) CreateAWSKey(ctx context.Context, name string) (id, secret string, k *perch.Key, err error) {
+	if err := checkName("key", name); err != nil {
+		return "", "", nil, err
+	}
+	id, secret = access.NewAccessKeyPair()
+	k, err = s.storeAWSKey(ctx, id, secret, name, false)
+	if err != nil {
+		return "", "", nil, err
+	}
+	return id, secret, k, nil
+}
+
+func (s *Service) storeAWSKey(ctx context.Context, id, secret, name string, root bool) (*perch.Key, error) {
+	sl, err := s.sealer()
+	if err != nil {
+		return nil, err
+	}
+	k := &perch.Key{
+		Meta:         perch.Meta{ID: id, Name: name, Status: perch.StatusCompleted},
+		Hint:         id,
+		Root:         root,
+		AccessKeyID:  id,
+		SealedSecret: sl.Seal(id, secret),
+	}
+	if err := s.store.CreateKey(ctx, k); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// EnsureRootAWSKey returns the access key id of the root pair kept in
+// dir's root-aws-credentials file, making the pair and the file (mode
+// 0600) on first use, and registering it with the store if it is not
+// there yet (a fresh database beside an old data directory). created
+// says this call made the pair.
+func (s *Service) EnsureRootAWSKey(ctx context.Context, dir string) (id string, created bool, err error) {
+	path := filepath.Join(dir, access.RootAWSCredentialsFile)
+	id, secret, err := access.ReadCredentialsFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		id, secret = access.NewAccessKeyPair()
+		if err := access.WriteCredentialsFile(path, id, secret); err != nil {
+			return "", false, err
+		}
+		created = true
+	case err != nil:
+		return "", false, err
+	default:
+		st, err := os.Stat(path)
+		if err != nil {
+			return "", false, err
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			return "", false, perch.Errorf(perch.EForbidden, "%s is readable by others (mode %04o); chmod 600 it", path, st.Mode().Perm())
+		}
+		if !access.ValidAccessKeyID(id) {
+			return "", false, perch.Errorf(perch.EInvalid, "%s: %q is not an access key id perch issued", path, id)
+		}
+	}
+	if _, err := s.storeAWSKey(ctx, id, secret, "root", true); err != nil && perch.Code(err) != perch.EConflict {
+		return "", false, err
+	}
+	return id, created, nil
+}
+
+// AWSSecret returns the secret access key of a live pair, for checking a
+// signature, or access.ErrUnknownAccessKey. Pairs checked lately are
+// answered from memory.
+func (s *Service) AWSSecret(ctx context.Context, id string) (string, error) {
+	if !access.ValidAccessKeyID(id) {
+		return "", access.ErrUnknownAccessKey
+	}
+	k := s.keys.get(id)
+	if k == nil {
+		var err error
+		k, err = s.store.GetKey(ctx, id)
+		if perch.Code(err) == perch.ENotFound {
+			return "", access.ErrUnknownAccessKey
+		}
+		if err != nil {
+			return "", err
+		}
+		if k.Status == perch.StatusDeleted || k.SealedSecret == "" {
+			return "", access.ErrUnknownAccessKey
+		}
+		s.keys.put(id, k)
+	}
+	sl, err := s.sealer()
+	if err != nil {
+		return "", err
+	}
+	secret, err := sl.Open(id, k.SealedSecret)
+	if err != nil {
+		return "", perch.Errorf(perch.EInternal, "access key %s: %v", id, err)
+	}
+	return secret, nil
+}
