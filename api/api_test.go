@@ -568,7 +568,7 @@ func TestPredictErrors(t *testing.T) {
 		t.Errorf("WWW-Authenticate %q", r.header.Get("WWW-Authenticate"))
 	}
 	never, _ := access.NewKey()
-	wantError(t, e.do(t, "POST", path, never, map[string]any{"record": rec}), 401, "Unauthorized", "unknown key")
+	wantError(t, e.do(t, "POST", path, never, map[string]any{"record": rec}), 401, "Unauthorized", "unknown or revoked key")
 	wantError(t, e.do(t, "POST", path, "perch_short", map[string]any{"record": rec}), 401, "Unauthorized", "not a perch key")
 
 	// A model without an endpoint.

@@ -212,7 +212,7 @@ func (s *Service) runDataSource(ctx context.Context, d *perch.DataSource) error 
 			if err := s.objects.Write(ctx, skey, bytes.NewReader(b), "application/json"); err != nil {
 				return err
 			}
-			statsURL = s.objects.URL(skey)
+			statsURL = skey
 		}
 	}
 	attrs, err := s.objects.Attributes(ctx, key)

@@ -203,7 +203,7 @@ func (s *Service) runEvaluate(ctx context.Context, e *perch.Evaluation) error {
 	}
 	_, err = s.store.UpdateEvaluation(ctx, e.ID, func(e *perch.Evaluation) error {
 		e.PerformanceMetrics = ev.PerformanceMetrics.Properties
-		e.ReportURL = s.objects.URL(rkey)
+		e.ReportURL = rkey
 		return nil
 	})
 	return err

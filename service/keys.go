@@ -24,32 +24,40 @@ func keyID(key string) string {
 func hint(key string) string { return key[:len(access.Prefix)+4] + "…" }
 
 // Authenticate returns the key a request presents, or EUnauthorized. Keys
-// checked lately are answered from memory, so a busy endpoint does not
-// ask the store on every request.
+// checked lately, known or not, are answered from memory, so a busy
+// endpoint (or a client retrying a wrong key) does not ask the store on
+// every request.
 func (s *Service) Authenticate(ctx context.Context, key string) (*perch.Key, error) {
 	if !access.WellFormed(key) {
 		return nil, perch.Errorf(perch.EUnauthorized, "the credential is not a perch key")
 	}
 	id := keyID(key)
-	if k := s.keys.get(id); k != nil {
+	if k, ok := s.keys.lookup(id); ok {
+		if k == nil {
+			return nil, errUnknownKey
+		}
 		return k, nil
 	}
 	k, err := s.store.GetKey(ctx, id)
-	if perch.Code(err) == perch.ENotFound {
-		return nil, perch.Errorf(perch.EUnauthorized, "unknown key")
-	}
-	if err != nil {
+	switch {
+	case perch.Code(err) == perch.ENotFound, err == nil && k.Status == perch.StatusDeleted:
+		s.keys.put(id, nil)
+		return nil, errUnknownKey
+	case err != nil:
 		return nil, err
-	}
-	if k.Status == perch.StatusDeleted {
-		return nil, perch.Errorf(perch.EUnauthorized, "the key was revoked")
 	}
 	s.keys.put(id, k)
 	return k, nil
 }
 
+// errUnknownKey does not say whether a key never existed or was revoked:
+// that is for the key's owner to know, not whoever holds the key.
+var errUnknownKey = perch.Errorf(perch.EUnauthorized, "unknown or revoked key")
+
 // RegisterRootKey stores the hash of a root key, unless it is stored
-// already; the key itself is kept by the caller (the root-key file).
+// already; the key itself is kept by the caller (the root-key file). A
+// root key found revoked is restored: whoever holds the file is the
+// operator, and must not be locked out of the server.
 func (s *Service) RegisterRootKey(ctx context.Context, key string) error {
 	if !access.WellFormed(key) {
 		return perch.Errorf(perch.EInvalid, "not a perch key")
@@ -60,9 +68,14 @@ func (s *Service) RegisterRootKey(ctx context.Context, key string) error {
 		Root: true,
 	}
 	err := s.store.CreateKey(ctx, k)
-	if perch.Code(err) == perch.EConflict {
-		return nil
+	if perch.Code(err) != perch.EConflict {
+		return err
 	}
+	_, err = s.store.UpdateKey(ctx, k.ID, func(k *perch.Key) error {
+		k.Status, k.Root = perch.StatusCompleted, true
+		return nil
+	})
+	s.keys.drop(k.ID)
 	return err
 }
 
@@ -88,9 +101,13 @@ func (s *Service) ListKeys(ctx context.Context, f perch.Filter) ([]*perch.Key, s
 	return s.store.ListKeys(ctx, f)
 }
 
-// DeleteKey revokes a key by id.
+// DeleteKey revokes a key by id. A root key cannot be revoked: it is the
+// way back in, and a new one comes only from the server's data directory.
 func (s *Service) DeleteKey(ctx context.Context, id string) (*perch.Key, error) {
 	k, err := s.store.UpdateKey(ctx, id, func(k *perch.Key) error {
+		if k.Root {
+			return perch.Errorf(perch.EForbidden, "key %s is a root key; it cannot be revoked (replace the root-key file of the server's data directory instead)", id)
+		}
 		k.Status = perch.StatusDeleted
 		return nil
 	})
@@ -100,7 +117,8 @@ func (s *Service) DeleteKey(ctx context.Context, id string) (*perch.Key, error) 
 	return k, err
 }
 
-// keyCache remembers keys checked lately.
+// keyCache remembers keys checked lately, by store id: a nil key is one
+// the store did not have (or had revoked).
 type keyCache struct {
 	mu sync.RWMutex
 	m  map[string]keyEntry
@@ -113,14 +131,21 @@ type keyEntry struct {
 
 func newKeyCache() *keyCache { return &keyCache{m: make(map[string]keyEntry)} }
 
-func (c *keyCache) get(id string) *perch.Key {
+// lookup returns what is remembered of id, and whether anything is.
+func (c *keyCache) lookup(id string) (*perch.Key, bool) {
 	c.mu.RLock()
 	e, ok := c.m[id]
 	c.mu.RUnlock()
 	if !ok || time.Now().After(e.expires) {
-		return nil
+		return nil, false
 	}
-	return e.key
+	return e.key, true
+}
+
+// get returns a key remembered as valid, or nil.
+func (c *keyCache) get(id string) *perch.Key {
+	k, _ := c.lookup(id)
+	return k
 }
 
 func (c *keyCache) put(id string, k *perch.Key) {

@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/perchml/perch"
@@ -74,5 +75,61 @@ func TestKeys(t *testing.T) {
 		ok(t, err)
 		_, err = svc.DeleteKey(ctx, "nosuchkey")
 		wantCode(t, err, perch.ENotFound)
+
+		// The root key cannot be revoked; one revoked behind the service's
+		// back (an old version allowed it) is restored at the next start.
+		_, err = svc.DeleteKey(ctx, k.ID)
+		wantCode(t, err, perch.EForbidden)
+		_, err = e.store.UpdateKey(ctx, k.ID, func(k *perch.Key) error { k.Status = perch.StatusDeleted; return nil })
+		ok(t, err)
+		restarted := replica(t, e, envOptions{manual: true})
+		_, err = restarted.svc.Authenticate(ctx, root)
+		wantCode(t, err, perch.EUnauthorized)
+		ok(t, restarted.svc.RegisterRootKey(ctx, root))
+		_, err = restarted.svc.Authenticate(ctx, root)
+		ok(t, err)
+
+		// An unknown key is remembered as unknown: retrying it does not
+		// query the store again within the cache's time.
+		counting := &countingStore{Store: e.store}
+		cs := replica(t, e, envOptions{manual: true, wrap: func(perch.Store) perch.Store { return counting }})
+		for range 5 {
+			_, err = cs.svc.Authenticate(ctx, unknown)
+			wantCode(t, err, perch.EUnauthorized)
+		}
+		if n := counting.keys.Load(); n != 1 {
+			t.Errorf("5 tries of an unknown key read the store %d times, want 1", n)
+		}
 	})
+}
+
+// countingStore counts key and model reads.
+type countingStore struct {
+	perch.Store
+	keys, models atomic.Int64
+}
+
+func (c *countingStore) GetKey(ctx context.Context, id string) (*perch.Key, error) {
+	c.keys.Add(1)
+	return c.Store.GetKey(ctx, id)
+}
+
+func (c *countingStore) GetMLModel(ctx context.Context, id string) (*perch.MLModel, error) {
+	c.models.Add(1)
+	return c.Store.GetMLModel(ctx, id)
+}
+
+// Predictions for a model that does not exist do not each query the store.
+func TestMissingModelCached(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, "sqlite://"+t.TempDir()+"/perch.db", envOptions{manual: true})
+	counting := &countingStore{Store: e.store}
+	cs := replica(t, e, envOptions{manual: true, wrap: func(perch.Store) perch.Store { return counting }})
+	var p perch.Prediction
+	for range 5 {
+		wantCode(t, cs.svc.Predict(ctx, "ml-nosuch", perch.Record{"a": "1"}, &p), perch.ENotFound)
+	}
+	if n := counting.models.Load(); n != 1 {
+		t.Errorf("5 predictions for a missing model read the store %d times, want 1", n)
+	}
 }

@@ -97,6 +97,7 @@ func (s *Service) CreateMLModel(ctx context.Context, in MLModelInput) (*perch.ML
 	if err := s.store.CreateMLModel(ctx, m); err != nil {
 		return nil, err
 	}
+	s.models.missing.Delete(m.ID)
 	s.enqueue(ctx, Job{Kind: JobTrain, ID: m.ID, Attempt: 1})
 	return m, nil
 }
@@ -286,7 +287,7 @@ func (s *Service) runTrain(ctx context.Context, m *perch.MLModel) error {
 		return err
 	}
 	_, err = s.store.UpdateMLModel(ctx, m.ID, func(m *perch.MLModel) error {
-		m.ArtifactURL = s.objects.URL(akey)
+		m.ArtifactURL = akey
 		m.SizeBytes = int64(len(b))
 		return nil
 	})

@@ -105,11 +105,18 @@ type cache struct {
 	mu      sync.RWMutex
 	entries map[string]*cacheEntry
 	size    int64 // bytes of compiled models held
+	// missing remembers, for refreshEvery, ids the store did not have,
+	// so requests for a model that does not exist do not each query it.
+	missing      sync.Map // id → UnixNano when found missing
+	missingCount atomic.Int64
 }
 
 func newCache(s *Service, max int64) *cache {
 	return &cache{s: s, max: max, entries: make(map[string]*cacheEntry)}
 }
+
+// maxMissing bounds the ids remembered as missing.
+const maxMissing = 10000
 
 // entry returns the cache entry of a model, reading the model from the
 // store on a miss and starting a background check when the entry is old.
@@ -119,10 +126,21 @@ func (c *cache) entry(ctx context.Context, id string) (*cacheEntry, error) {
 	e := c.entries[id]
 	c.mu.RUnlock()
 	if e == nil {
+		if t, ok := c.missing.Load(id); ok && now-t.(int64) < int64(refreshEvery) {
+			return nil, perch.Errorf(perch.ENotFound, "model %s not found", id)
+		}
 		m, err := c.s.store.GetMLModel(ctx, id)
+		if perch.Code(err) == perch.ENotFound {
+			if c.missingCount.Add(1) > maxMissing {
+				c.missing.Clear()
+				c.missingCount.Store(0)
+			}
+			c.missing.Store(id, now)
+		}
 		if err != nil {
 			return nil, err
 		}
+		c.missing.Delete(id)
 		e = c.put(m)
 	} else if now-e.checked.Load() > int64(refreshEvery) && e.refreshing.CompareAndSwap(false, true) {
 		go c.refresh(e)
