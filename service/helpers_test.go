@@ -3,85 +3,25 @@ package service_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/perchml/perch"
 	"github.com/perchml/perch/examples"
 	"github.com/perchml/perch/objects"
+	"github.com/perchml/perch/internal/testdb"
 	"github.com/perchml/perch/service"
 	"github.com/perchml/perch/sqlstore"
 )
 
-const defaultPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
 // eachStore runs test on a fresh SQLite database and on a fresh PostgreSQL
 // schema; dsn names the database, so a test can open it twice, as two
 // servers would.
-func eachStore(t *testing.T, test func(t *testing.T, dsn string)) {
-	stores := []struct {
-		name string
-		dsn  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "perch.db") }},
-		{"postgres", postgresDSN},
-	}
-	for _, st := range stores {
-		t.Run(st.name, func(t *testing.T) { test(t, st.dsn(t)) })
-	}
-}
-
-var schemaSeq atomic.Int64
-
-// postgresDSN returns the URL of a schema of its own on the test server,
-// dropped when the test ends, so runs and tests do not see one another.
-// Without a server the test is skipped, unless it runs in CI, where the
-// server must be there.
-func postgresDSN(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("PERCH_TEST_POSTGRES")
-	if base == "" {
-		base = defaultPostgres
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	db, err := sql.Open("pgx", base)
-	if err == nil {
-		err = db.PingContext(ctx)
-	}
-	if err != nil {
-		if db != nil {
-			db.Close()
-		}
-		msg := fmt.Sprintf("no PostgreSQL at %s (set PERCH_TEST_POSTGRES): %v", base, err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	schema := fmt.Sprintf("perch_service_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano(), schemaSeq.Add(1))
-	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		db.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		db.Exec("DROP SCHEMA " + schema + " CASCADE")
-		db.Close()
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
-}
+func eachStore(t *testing.T, test func(t *testing.T, dsn string)) { testdb.Each(t, test) }
 
 // openStore opens the database named by dsn, closed when the test ends.
 func openStore(t *testing.T, dsn string) perch.Store {
