@@ -282,7 +282,7 @@ type worker struct {
 }
 
 func newWorker(sh *shared) *worker {
-	return &worker{shared: sh, fields: make([]string, sh.width), scores: make([]float64, max(sh.m.Linear.K, 1))}
+	return &worker{shared: sh, fields: make([]string, sh.width), scores: make([]float64, sh.p.Outputs())}
 }
 
 // process reads, predicts and writes the records of c.

@@ -225,7 +225,7 @@ func TestTrainErrors(t *testing.T) {
 		want string
 	}{
 		{Options{Type: perch.RegressionModel}, ""},
-		{Options{Type: perch.BinaryModel, Params: map[string]string{"algorithm": "forest"}}, `parameter algorithm: "forest" is not available (want sgd)`},
+		{Options{Type: perch.BinaryModel, Params: map[string]string{"algorithm": "forest"}}, `parameter algorithm: "forest" is not available (want sgd or gbdt)`},
 		{Options{Type: perch.BinaryModel, Params: map[string]string{"sgd.maxPasses": "x"}}, `parameter sgd.maxPasses: "x" is not an integer from 1 to 10000`},
 	} {
 		_, err := Train(train, c.opt)

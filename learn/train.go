@@ -11,6 +11,7 @@ import (
 
 	"github.com/perchml/perch"
 	"github.com/perchml/perch/data"
+	"github.com/perchml/perch/learn/gbdt"
 	"github.com/perchml/perch/learn/sgd"
 	"github.com/perchml/perch/model"
 	"github.com/perchml/perch/recipe"
@@ -20,20 +21,33 @@ import (
 type Options struct {
 	Type   perch.ModelType
 	Recipe *recipe.Recipe    // nil: the suggested recipe for the schema
-	Params map[string]string // AML's training parameters (sgd.*), plus algorithm
+	Params map[string]string // training parameters: algorithm, AML's sgd.*, gbdt.*, seed
 	// Progress, if set, is told how far training has come: stage is
-	// "features" or "sgd".
+	// "features" or "sgd" (passes), or "gbdt" (rounds).
 	Progress func(stage string, done, total int)
 }
 
-// Train fits a model to t.
+// DefaultAlgorithm is the algorithm Train uses when Params names none.
+const DefaultAlgorithm = "sgd"
+
+// Train fits a model to t with the algorithm Params["algorithm"] names:
+// "sgd" (linear, on the recipe's features) or "gbdt" (gradient-boosted
+// trees, on the schema's attributes).
 func Train(t *data.Table, opt Options) (*model.Model, error) {
 	s := t.Schema
 	if err := data.ValidateTarget(s, opt.Type); err != nil {
 		return nil, err
 	}
-	if alg := opt.Params["algorithm"]; alg != "" && alg != "sgd" {
-		return nil, perch.Errorf(perch.EInvalid, "parameter algorithm: %q is not available (want sgd)", alg)
+	alg := opt.Params["algorithm"]
+	if alg == "" {
+		alg = DefaultAlgorithm
+	}
+	switch alg {
+	case "sgd":
+	case "gbdt":
+		return trainTrees(t, opt)
+	default:
+		return nil, perch.Errorf(perch.EInvalid, "parameter algorithm: %q is not available (want sgd or gbdt)", alg)
 	}
 	params, err := sgd.ParseParams(opt.Params)
 	if err != nil {
@@ -43,16 +57,9 @@ func Train(t *data.Table, opt Options) (*model.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows := make([][]string, 0, len(t.Rows))
-	ys := make([]float64, 0, len(t.Rows))
-	for _, r := range t.Rows {
-		if y, ok := tg.value(r); ok {
-			rows = append(rows, r)
-			ys = append(ys, y)
-		}
-	}
-	if len(rows) == 0 {
-		return nil, perch.Errorf(perch.EInvalid, "no row has a valid value of the target %q", s.TargetAttributeName)
+	rows, ys, err := tg.rows(t)
+	if err != nil {
+		return nil, err
 	}
 	rc := opt.Recipe
 	if rc == nil {
@@ -106,6 +113,47 @@ func Train(t *data.Table, opt Options) (*model.Model, error) {
 			TargetMean: tg.mean(ys), Features: mapper.Dim(), Pruned: pruned,
 		},
 		Linear: lin,
+	}
+	if opt.Type != perch.BinaryModel {
+		m.ScoreThreshold = 0
+	}
+	return m, nil
+}
+
+// trainTrees trains gradient-boosted trees on the attributes of t.
+func trainTrees(t *data.Table, opt Options) (*model.Model, error) {
+	if opt.Recipe != nil {
+		return nil, perch.Errorf(perch.EInvalid, "a recipe applies to algorithm sgd: gbdt learns from the schema's attributes as they are")
+	}
+	params, err := gbdt.ParseParams(opt.Params)
+	if err != nil {
+		return nil, err
+	}
+	tg, err := newTarget(t, opt.Type)
+	if err != nil {
+		return nil, err
+	}
+	rows, ys, err := tg.rows(t)
+	if err != nil {
+		return nil, err
+	}
+	var progress func(int, int)
+	if opt.Progress != nil {
+		progress = func(done, total int) { opt.Progress("gbdt", done, total) }
+	}
+	trees, err := gbdt.Train(t.Schema, rows, ys, opt.Type, len(tg.classes), params, progress)
+	if err != nil {
+		return nil, err
+	}
+	m := &model.Model{
+		Type: opt.Type, Algorithm: "gbdt", Schema: t.Schema,
+		Classes: tg.classes, Original: tg.original, ScoreThreshold: 0.5,
+		Parameters: params.Canonical(),
+		Training: model.Training{
+			Rows: len(rows), InvalidRows: len(t.Rows) - len(rows),
+			TargetMean: tg.mean(ys), Features: len(trees.Features),
+		},
+		Trees: trees,
 	}
 	if opt.Type != perch.BinaryModel {
 		m.ScoreThreshold = 0
@@ -265,6 +313,22 @@ func (tg *target) value(r []string) (float64, bool) {
 		}
 		return x, true
 	}
+}
+
+// rows returns the rows of t whose target is valid, and their labels.
+func (tg *target) rows(t *data.Table) ([][]string, []float64, error) {
+	rows := make([][]string, 0, len(t.Rows))
+	ys := make([]float64, 0, len(t.Rows))
+	for _, r := range t.Rows {
+		if y, ok := tg.value(r); ok {
+			rows = append(rows, r)
+			ys = append(ys, y)
+		}
+	}
+	if len(rows) == 0 {
+		return nil, nil, perch.Errorf(perch.EInvalid, "no row has a valid value of the target %q", t.Schema.TargetAttributeName)
+	}
+	return rows, ys, nil
 }
 
 func (tg *target) mean(ys []float64) float64 {

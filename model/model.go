@@ -16,22 +16,26 @@ import (
 	"slices"
 
 	"github.com/perchml/perch"
+	"github.com/perchml/perch/learn/gbdt"
 	"github.com/perchml/perch/learn/sgd"
 	"github.com/perchml/perch/recipe"
 )
 
 // Format and Version identify model files; Decode refuses any other.
+// Version 2 added tree ensembles. A file carries the lowest version that
+// describes it, so a linear model's file stays readable by a perch that
+// knows only version 1.
 const (
 	Format  = "perch-model"
-	Version = 1
+	Version = 2
 )
 
 // Model is a trained model.
 type Model struct {
 	Type      perch.ModelType
-	Algorithm string // "sgd"
+	Algorithm string // "sgd" or "gbdt"
 	Schema    *perch.Schema
-	Mapper    *recipe.Mapper
+	Mapper    *recipe.Mapper // sgd: the fitted recipe; gbdt reads attributes as they are
 	// Classes are the labels in score order: "0","1" for BINARY, the
 	// target's values for MULTICLASS, empty for REGRESSION.
 	Classes []string
@@ -41,7 +45,8 @@ type Model struct {
 	ScoreThreshold float64
 	Parameters     map[string]string
 	Training       Training
-	Linear         *sgd.Model
+	Linear         *sgd.Model  // sgd
+	Trees          *gbdt.Model // gbdt
 }
 
 // Training records facts about the training run that evaluations and
@@ -66,24 +71,33 @@ type wire struct {
 	Parameters     map[string]string `json:"parameters"`
 	Training       Training          `json:"training"`
 	Schema         *perch.Schema     `json:"schema"`
-	Recipe         json.RawMessage   `json:"recipe"`
+	Recipe         json.RawMessage   `json:"recipe,omitempty"`
 	Linear         *sgd.Model        `json:"linear,omitempty"`
+	Trees          *gbdt.Model       `json:"trees,omitempty"`
 }
 
 // Encode writes m as a model file.
 func (m *Model) Encode(w io.Writer) error {
-	rec, err := json.Marshal(m.Mapper)
-	if err != nil {
-		return err
+	var rec json.RawMessage
+	if m.Mapper != nil {
+		var err error
+		if rec, err = json.Marshal(m.Mapper); err != nil {
+			return err
+		}
 	}
 	params := m.Parameters
 	if params == nil {
 		params = map[string]string{}
 	}
+	version := 1
+	if m.Trees != nil {
+		version = 2
+	}
 	b, err := json.Marshal(wire{
-		Format: Format, Version: Version, Type: m.Type, Algorithm: m.Algorithm,
+		Format: Format, Version: version, Type: m.Type, Algorithm: m.Algorithm,
 		Classes: m.Classes, Original: m.Original, ScoreThreshold: m.ScoreThreshold,
-		Parameters: params, Training: m.Training, Schema: m.Schema, Recipe: rec, Linear: m.Linear,
+		Parameters: params, Training: m.Training, Schema: m.Schema, Recipe: rec,
+		Linear: m.Linear, Trees: m.Trees,
 	})
 	if err != nil {
 		return err
@@ -110,8 +124,8 @@ func Decode(b []byte) (*Model, error) {
 	if w.Format != Format {
 		return nil, perch.Errorf(perch.EInvalid, "model: not a perch model file (format %q)", w.Format)
 	}
-	if w.Version != Version {
-		return nil, perch.Errorf(perch.EInvalid, "model: file version %d, this perch reads version %d", w.Version, Version)
+	if w.Version < 1 || w.Version > Version {
+		return nil, perch.Errorf(perch.EInvalid, "model: file version %d, this perch reads versions 1 to %d", w.Version, Version)
 	}
 	if w.Schema == nil || !w.Type.Valid() {
 		return nil, perch.Errorf(perch.EInvalid, "model: file has no schema or an unknown type %q", w.Type)
@@ -121,14 +135,17 @@ func Decode(b []byte) (*Model, error) {
 		// should not carry the spare half.
 		w.Linear.W, w.Linear.Bias = slices.Clone(w.Linear.W), slices.Clone(w.Linear.Bias)
 	}
-	mp, err := recipe.Decode(w.Recipe, w.Schema)
-	if err != nil {
-		return nil, fmt.Errorf("model: %w", err)
+	var mp *recipe.Mapper
+	if len(w.Recipe) > 0 && string(w.Recipe) != "null" {
+		var err error
+		if mp, err = recipe.Decode(w.Recipe, w.Schema); err != nil {
+			return nil, fmt.Errorf("model: %w", err)
+		}
 	}
 	m := &Model{
 		Type: w.Type, Algorithm: w.Algorithm, Schema: w.Schema, Mapper: mp,
 		Classes: w.Classes, Original: w.Original, ScoreThreshold: w.ScoreThreshold,
-		Parameters: w.Parameters, Training: w.Training, Linear: w.Linear,
+		Parameters: w.Parameters, Training: w.Training, Linear: w.Linear, Trees: w.Trees,
 	}
 	if err := m.check(); err != nil {
 		return nil, err
@@ -137,19 +154,31 @@ func Decode(b []byte) (*Model, error) {
 }
 
 func (m *Model) check() error {
-	l := m.Linear
-	if l == nil {
-		return perch.Errorf(perch.EInvalid, "model: file has no weights")
-	}
 	k := 1
 	if m.Type == perch.MulticlassModel {
 		k = len(m.Classes)
 	}
-	if l.K != k || len(l.Bias) != k || len(l.W) != l.Dim*k || l.Dim != m.Mapper.Dim() {
-		return perch.Errorf(perch.EInvalid, "model: weights do not match the recipe (%d features, %d classes)", m.Mapper.Dim(), k)
-	}
 	if m.Type == perch.BinaryModel && len(m.Classes) != 2 {
 		return perch.Errorf(perch.EInvalid, "model: a BINARY model needs 2 classes")
+	}
+	if t := m.Trees; t != nil {
+		if m.Linear != nil {
+			return perch.Errorf(perch.EInvalid, "model: file has both weights and trees")
+		}
+		if t.K != k {
+			return perch.Errorf(perch.EInvalid, "model: trees give %d margins for %d classes", t.K, k)
+		}
+		return t.Check(len(m.Schema.Attributes))
+	}
+	l := m.Linear
+	if l == nil {
+		return perch.Errorf(perch.EInvalid, "model: file has no weights")
+	}
+	if m.Mapper == nil {
+		return perch.Errorf(perch.EInvalid, "model: file has weights but no recipe")
+	}
+	if l.K != k || len(l.Bias) != k || len(l.W) != l.Dim*k || l.Dim != m.Mapper.Dim() {
+		return perch.Errorf(perch.EInvalid, "model: weights do not match the recipe (%d features, %d classes)", m.Mapper.Dim(), k)
 	}
 	return nil
 }

@@ -144,7 +144,7 @@ func TestDecodeRejects(t *testing.T) {
 	for name, c := range map[string]struct{ b, want string }{
 		"not json":     {"hello", "model: not a perch model file"},
 		"other format": {`{"format":"xgboost"}`, `model: not a perch model file (format "xgboost")`},
-		"newer":        {strings.Replace(string(good), `"version":1`, `"version":9`, 1), "model: file version 9, this perch reads version 1"},
+		"newer":        {strings.Replace(string(good), `"version":1`, `"version":9`, 1), "model: file version 9, this perch reads versions 1 to 2"},
 		"truncated":    {string(good[:len(good)/2]), "model: not a perch model file"},
 		"weights cut":  {strings.Replace(string(good), `"weights":[`, `"weights":[1,`, 1), "model: weights do not match the recipe"},
 	} {

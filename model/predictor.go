@@ -1,10 +1,12 @@
 package model
 
 import (
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/perchml/perch"
+	"github.com/perchml/perch/learn/gbdt"
 	"github.com/perchml/perch/recipe"
 )
 
@@ -18,7 +20,9 @@ type Predictor struct {
 	target    int
 	numeric   []bool // columns whose values must parse as numbers
 	names     []string
-	labels    []string // Classes, for the hot path
+	labels    []string       // Classes, for the hot path
+	trees     *gbdt.Compiled // gbdt models
+	k         int            // scores per record
 	pool      sync.Pool
 }
 
@@ -26,7 +30,12 @@ type scratch struct {
 	v      perch.Vector
 	scores []float64
 	fields []string
+	bins   []uint8 // gbdt: one bin per feature, for rowBlock records
 }
+
+// rowBlock is the number of records ScoreRows walks through a tree
+// together.
+const rowBlock = 256
 
 // Compile prepares m for prediction.
 func Compile(m *Model) (*Predictor, error) {
@@ -48,10 +57,17 @@ func Compile(m *Model) (*Predictor, error) {
 		p.names[i] = a.Name
 		p.numeric[i] = a.Type == perch.Numeric && !s.Excluded(a.Name)
 	}
-	k := m.Linear.K
+	k, w := 1, 0
+	if m.Trees != nil {
+		p.trees = gbdt.Compile(m.Trees)
+		k, w = m.Trees.K, p.trees.Width()
+	} else {
+		k = m.Linear.K
+	}
+	p.k = k
 	n := len(s.Attributes)
 	p.pool.New = func() any {
-		return &scratch{scores: make([]float64, k), fields: make([]string, n)}
+		return &scratch{scores: make([]float64, k*rowBlock), fields: make([]string, n), bins: make([]uint8, w*rowBlock)}
 	}
 	return p, nil
 }
@@ -86,8 +102,7 @@ func (p *Predictor) predict(fields []string, out *perch.Prediction, sc *scratch)
 			}
 		}
 	}
-	m.Mapper.Map(fields, &sc.v)
-	m.Linear.Score(&sc.v, sc.scores)
+	p.score(fields, sc.scores[:p.k], sc)
 	switch m.Type {
 	case perch.BinaryModel:
 		c := 0
@@ -101,7 +116,7 @@ func (p *Predictor) predict(fields []string, out *perch.Prediction, sc *scratch)
 		}
 	case perch.MulticlassModel:
 		best := 0
-		for c, v := range sc.scores {
+		for c, v := range sc.scores[:p.k] {
 			if v > sc.scores[best] {
 				best = c
 			}
@@ -139,7 +154,77 @@ func (p *Predictor) PredictRecord(r perch.Record, out *perch.Prediction) {
 // best class. Evaluation uses it to avoid building label strings.
 func (p *Predictor) Score(fields []string, scores []float64) {
 	sc := p.pool.Get().(*scratch)
+	p.score(fields, scores, sc)
+	p.pool.Put(sc)
+}
+
+func (p *Predictor) score(fields []string, scores []float64, sc *scratch) {
+	if p.trees != nil {
+		bins := sc.bins[:p.trees.Width()]
+		p.trees.Bin(fields, bins)
+		p.trees.Margin(bins, scores)
+		gbdt.Transform(p.m.Type, scores)
+		return
+	}
 	p.m.Mapper.Map(fields, &sc.v)
 	p.m.Linear.Score(&sc.v, scores)
+}
+
+// Outputs is the number of scores Score writes for one record: the
+// number of classes for MULTICLASS, 1 otherwise.
+func (p *Predictor) Outputs() int { return p.k }
+
+// ScoreRows writes the scores of many records, Outputs() per record, as
+// Score would. A tree model walks a block of records through each tree
+// before the next, which keeps the tree in cache.
+func (p *Predictor) ScoreRows(rows [][]string, scores []float64) {
+	k := p.k
+	if p.trees == nil {
+		for i, r := range rows {
+			p.Score(r, scores[i*k:i*k+k])
+		}
+		return
+	}
+	sc := p.pool.Get().(*scratch)
+	w := p.trees.Width()
+	for lo := 0; lo < len(rows); lo += rowBlock {
+		block := rows[lo:min(len(rows), lo+rowBlock)]
+		for i, r := range block {
+			p.trees.Bin(r, sc.bins[i*w:i*w+w])
+		}
+		out := scores[lo*k : (lo+len(block))*k]
+		p.trees.MarginRows(sc.bins, len(block), out)
+		for i := range block {
+			gbdt.Transform(p.m.Type, out[i*k:i*k+k])
+		}
+	}
 	p.pool.Put(sc)
+}
+
+// Contributions explains the prediction of one record (fields in schema
+// column order) by each attribute's contribution to the raw margin, by
+// TreeSHAP: for each class, one value per schema attribute (0 for the
+// attributes the model does not use) and then the expected margin, which
+// all add up to the margin (the log-odds of "1" for BINARY, the value for
+// REGRESSION). out is reused when large enough. Only tree models explain.
+func (p *Predictor) Contributions(fields []string, out []float64) ([]float64, error) {
+	if p.trees == nil {
+		return nil, perch.Errorf(perch.EInvalid, "contributions: the model's algorithm %s does not explain predictions (gbdt does)", p.m.Algorithm)
+	}
+	tm := p.m.Trees
+	w := p.trees.Width()
+	n := len(p.names) + 1
+	out = slices.Grow(out[:0], p.k*n)[:p.k*n]
+	clear(out)
+	bins := make([]uint8, w)
+	p.trees.Bin(fields, bins)
+	phi := make([]float64, p.k*(w+1))
+	p.trees.Contributions(bins, phi)
+	for c := 0; c < p.k; c++ {
+		for f := range tm.Features {
+			out[c*n+tm.Features[f].Column] += phi[c*(w+1)+f]
+		}
+		out[c*n+n-1] = phi[c*(w+1)+w]
+	}
+	return out, nil
 }

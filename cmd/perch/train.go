@@ -19,8 +19,12 @@ import (
 // trainParams are the training parameters --param accepts, as "perch
 // train -h" lists them and as a mistyped key is matched against.
 var trainParams = []string{
+	"algorithm", "seed",
 	"sgd.maxPasses", "sgd.shuffleType", "sgd.l1RegularizationAmount", "sgd.l2RegularizationAmount",
-	"sgd.maxMLModelSizeInBytes", "sgd.learningRate", "seed", "algorithm",
+	"sgd.maxMLModelSizeInBytes", "sgd.learningRate",
+	"gbdt.numTrees", "gbdt.learningRate", "gbdt.maxLeaves", "gbdt.maxDepth", "gbdt.minDataInLeaf",
+	"gbdt.lambdaL2", "gbdt.rowFraction", "gbdt.featureFraction", "gbdt.earlyStoppingRounds",
+	"gbdt.validationFraction", "gbdt.maxBins", "gbdt.minCategoryRows",
 }
 
 // runTrain: perch train --data FILE --schema SCHEMA --type TYPE [--recipe R]
@@ -35,8 +39,10 @@ func runTrain(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "`MODEL` file to write")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	var params multi
-	fs.Var(&params, "param", "training parameter `key=value` (repeatable), e.g. sgd.maxPasses=10; the keys:\n"+
-		strings.Join(trainParams[:4], ", ")+",\n"+strings.Join(trainParams[4:], ", "))
+	fs.Var(&params, "param", "training parameter `key=value` (repeatable), e.g. algorithm=gbdt, gbdt.numTrees=300; the keys:\n"+
+		trainParams[0]+" (sgd or gbdt), "+trainParams[1]+",\n"+strings.Join(trainParams[2:6], ", ")+",\n"+
+		strings.Join(trainParams[6:8], ", ")+",\n"+strings.Join(trainParams[8:13], ", ")+",\n"+
+		strings.Join(trainParams[13:17], ", ")+",\n"+strings.Join(trainParams[17:], ", "))
 	pos, err := parseFlags(fs, args, stdout)
 	if err != nil {
 		return err

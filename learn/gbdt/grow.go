@@ -61,11 +61,14 @@ type grower struct {
 	w     int     // features per row
 	off   []int32 // each feature's first bin in a histogram
 	nbins int
-	bins  []uint8 // rows × w, row after row
+	bins  []uint8 // rows × w, row after row: histograms read rows
+	cols  []uint8 // w × rows, column after column: partitions read one feature
+	n     int     // rows
 	g, h  []float64
 	idx   []int32
 	tmp   []int32
-	use   []bool // features sampled for this tree
+	use   []bool  // features sampled for this tree
+	used  []int32 // the same as a list
 	free  [][]hbin
 	parts [][]hbin
 	leafs []leaf
@@ -80,8 +83,15 @@ type catStat struct {
 }
 
 func newGrower(p *Params, fs []Feature, bins []uint8, n int, m *Model) *grower {
-	gr := &grower{p: p, fs: fs, w: len(fs), bins: bins, m: m,
+	gr := &grower{p: p, fs: fs, w: len(fs), bins: bins, n: n, m: m,
 		idx: make([]int32, n), tmp: make([]int32, n), use: make([]bool, len(fs))}
+	w := len(fs)
+	gr.cols = make([]uint8, len(bins))
+	for r := 0; r < n; r++ {
+		for f, b := range bins[r*w : r*w+w] {
+			gr.cols[f*n+r] = b
+		}
+	}
 	for i := range fs {
 		gr.off = append(gr.off, int32(gr.nbins))
 		gr.nbins += fs[i].bins()
@@ -124,7 +134,8 @@ func (gr *grower) grow(n int) int32 {
 	hist := gr.getHist()
 	gr.build(hist, gr.idx[:n])
 	var tot sums
-	for _, b := range hist[:gr.fs[0].bins()] {
+	f0 := gr.used[0]
+	for _, b := range hist[gr.off[f0] : int(gr.off[f0])+gr.fs[f0].bins()] {
 		tot = tot.plus(b)
 	}
 	gr.leafs = append(gr.leafs[:0], leaf{lo: 0, hi: n, node: root, hist: hist, sum: tot})
@@ -203,29 +214,36 @@ func (gr *grower) split(i int) {
 // partition reorders idx[lo:hi] so that the rows going left come first,
 // each side in its former order, and returns where the right side starts.
 func (gr *grower) partition(lo, hi int, sp *split) int {
-	f, w := int(sp.feat), gr.w
-	cat := gr.fs[f].categorical()
-	k, nr := lo, 0
-	for _, r := range gr.idx[lo:hi] {
-		b := gr.bins[int(r)*w+f]
-		var left bool
-		switch {
-		case cat:
-			left = sp.set[b>>6]&(1<<(b&63)) != 0
-		case b == 0:
-			left = sp.defLeft
-		default:
-			left = int32(b) <= sp.thr
+	f := int(sp.feat)
+	col := gr.cols[f*gr.n : (f+1)*gr.n]
+	// A table of where each bin goes makes the loop branch-free: a
+	// split's sides are as unpredictable as a coin.
+	var left [256]int
+	switch {
+	case gr.fs[f].categorical():
+		for b := range left {
+			if sp.set[b>>6]&(1<<(b&63)) != 0 {
+				left[b] = 1
+			}
 		}
-		if left {
-			gr.idx[k] = r
-			k++
-		} else {
-			gr.tmp[nr] = r
-			nr++
+	default:
+		for b := 1; b <= int(sp.thr); b++ {
+			left[b] = 1
+		}
+		if sp.defLeft {
+			left[0] = 1
 		}
 	}
-	copy(gr.idx[k:hi], gr.tmp[:nr])
+	idx, tmp := gr.idx, gr.tmp
+	k, nr := lo, 0
+	for _, r := range idx[lo:hi] {
+		l := left[col[r]]
+		idx[k] = r
+		tmp[nr] = r
+		k += l
+		nr += 1 - l
+	}
+	copy(idx[k:hi], tmp[:nr])
 	return k
 }
 
@@ -267,6 +285,20 @@ func (gr *grower) build(dst []hbin, rows []int32) {
 
 func (gr *grower) accumulate(dst []hbin, rows []int32) {
 	w, bins, off, g, h := gr.w, gr.bins, gr.off[:gr.w], gr.g, gr.h
+	if len(gr.used) < w {
+		used := gr.used
+		for _, r := range rows {
+			gv, hv := g[r], h[r]
+			row := bins[int(r)*w : int(r)*w+w]
+			for _, f := range used {
+				e := &dst[int(off[f])+int(row[f])]
+				e.g += gv
+				e.h += hv
+				e.n++
+			}
+		}
+		return
+	}
 	for _, r := range rows {
 		gv, hv := g[r], h[r]
 		row := bins[int(r)*w : int(r)*w+w]
@@ -288,15 +320,12 @@ func (gr *grower) findBest(l *leaf) {
 	if !gr.splittable(l) {
 		return
 	}
-	for f := range gr.fs {
-		if !gr.use[f] {
-			continue
-		}
+	for _, f := range gr.used {
 		h := l.hist[gr.off[f] : int(gr.off[f])+gr.fs[f].bins()]
 		if gr.fs[f].categorical() {
-			gr.bestCategorical(l, int32(f), h)
+			gr.bestCategorical(l, f, h)
 		} else {
-			gr.bestNumeric(l, int32(f), h)
+			gr.bestNumeric(l, f, h)
 		}
 	}
 }

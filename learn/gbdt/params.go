@@ -30,8 +30,8 @@ type Params struct {
 // DefaultParams are the parameters used when none are given.
 func DefaultParams() Params {
 	return Params{
-		NumTrees: 100, LearningRate: 0.1, MaxLeaves: 31, MinDataInLeaf: 20, LambdaL2: 1,
-		RowFraction: 1, FeatureFraction: 1, ValidationFraction: 0.1, MaxBins: 255,
+		NumTrees: 200, LearningRate: 0.08, MaxLeaves: 31, MinDataInLeaf: 5, LambdaL2: 1,
+		RowFraction: 1, FeatureFraction: 0.7, ValidationFraction: 0.1, MaxBins: 255,
 		MinCategoryRows: 10, Seed: 1,
 	}
 }

@@ -209,23 +209,25 @@ func baseMargins(t perch.ModelType, k int, y []float64, rows []int32) []float64 
 func gradients(t perch.ModelType, k int, y, margins, grad, hess []float64, rows []int32) {
 	n := len(y)
 	parallel(len(rows), 4096, func(lo, hi int) {
-		var prob [maxClassesStack]float64
-		for _, r := range rows[lo:hi] {
-			switch t {
-			case perch.BinaryModel:
+		switch t {
+		case perch.BinaryModel:
+			for _, r := range rows[lo:hi] {
 				q := sigmoid(margins[r])
 				grad[r] = q - y[r]
 				hess[r] = max(q*(1-q), 1e-16)
-			case perch.MulticlassModel:
-				pr := prob[:k]
-				if k > len(prob) {
-					pr = make([]float64, k)
-				}
+			}
+		case perch.MulticlassModel:
+			var stack [maxClassesStack]float64
+			pr := stack[:min(k, maxClassesStack)]
+			if k > maxClassesStack {
+				pr = make([]float64, k)
+			}
+			// K/(K-1) makes the hessian the one of K independent binary
+			// problems, as LightGBM scales it.
+			f := float64(k) / float64(k-1)
+			for _, r := range rows[lo:hi] {
 				copy(pr, margins[int(r)*k:int(r)*k+k])
 				softmax(pr)
-				// K/(K-1) makes the hessian the one of K independent
-				// binary problems, as LightGBM scales it.
-				f := float64(k) / float64(k-1)
 				for c, q := range pr {
 					g := q
 					if int(y[r]) == c {
@@ -234,7 +236,9 @@ func gradients(t perch.ModelType, k int, y, margins, grad, hess []float64, rows 
 					grad[c*n+int(r)] = g
 					hess[c*n+int(r)] = max(f*q*(1-q), 1e-16)
 				}
-			default:
+			}
+		default:
+			for _, r := range rows[lo:hi] {
 				grad[r] = margins[r] - y[r]
 				hess[r] = 1
 			}
@@ -277,12 +281,18 @@ func (gr *grower) sampleFeatures(rng *rand.Rand) {
 		for i := range gr.use {
 			gr.use[i] = true
 		}
-		return
+	} else {
+		clear(gr.use)
+		n := max(1, int(math.Round(gr.p.FeatureFraction*float64(len(gr.use)))))
+		for _, f := range rng.Perm(len(gr.use))[:n] {
+			gr.use[f] = true
+		}
 	}
-	clear(gr.use)
-	n := max(1, int(math.Round(gr.p.FeatureFraction*float64(len(gr.use)))))
-	for _, f := range rng.Perm(len(gr.use))[:n] {
-		gr.use[f] = true
+	gr.used = gr.used[:0]
+	for f, ok := range gr.use {
+		if ok {
+			gr.used = append(gr.used, int32(f))
+		}
 	}
 }
 
