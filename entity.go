@@ -219,5 +219,16 @@ type Store interface {
 	UpdateKey(ctx context.Context, id string, fn func(*Key) error) (*Key, error)
 	ListKeys(ctx context.Context, f Filter) ([]*Key, string, error)
 
+	CreatePipeline(ctx context.Context, p *Pipeline) error
+	GetPipeline(ctx context.Context, id string) (*Pipeline, error)
+	UpdatePipeline(ctx context.Context, id string, fn func(*Pipeline) error) (*Pipeline, error)
+	ListPipelines(ctx context.Context, f Filter) ([]*Pipeline, string, error)
+
+	// Pipeline runs add the filter variables PipelineId and Key.
+	CreatePipelineRun(ctx context.Context, r *PipelineRun) error
+	GetPipelineRun(ctx context.Context, id string) (*PipelineRun, error)
+	UpdatePipelineRun(ctx context.Context, id string, fn func(*PipelineRun) error) (*PipelineRun, error)
+	ListPipelineRuns(ctx context.Context, f Filter) ([]*PipelineRun, string, error)
+
 	Close() error
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"runtime"
 	"time"
 
@@ -28,6 +29,13 @@ type Runner interface {
 	Run(ctx context.Context, j service.Job) error
 }
 
+// PipelineRunner takes pipeline runs through; *service.Service is one.
+// attempt counts from 1; after the last attempt's failure the runner
+// gives up on the run (it quarantines it) rather than returning an error.
+type PipelineRunner interface {
+	RunPipeline(ctx context.Context, runID string, attempt, maxAttempts int) error
+}
+
 // Options tune a Queue.
 type Options struct {
 	// Workers is how many jobs run at once on this server; 0 means the
@@ -40,6 +48,60 @@ type Options struct {
 	// before it looks again; 0 means 500ms.
 	WaitInterval time.Duration
 	Logger       *slog.Logger
+	// PipelineWorkers is how many pipeline runs are worked at once on
+	// this server, beside the other jobs; 0 means 2.
+	PipelineWorkers int
+}
+
+// pipelineQueue is River's queue for pipeline runs, so that they do not
+// wait behind long training jobs.
+const pipelineQueue = "pipelines"
+
+// pipelineAttempts is how many times a pipeline run is tried before it is
+// quarantined.
+const pipelineAttempts = 8
+
+// pipelineArgs is a pipeline run's job: one per (pipeline, key, version),
+// named by the run's id.
+type pipelineArgs struct {
+	RunID string `json:"runId"`
+}
+
+func (pipelineArgs) Kind() string { return "perch-pipeline" }
+
+// InsertOpts makes a run's job unique while it waits or runs, so only one
+// worker at a time has it.
+func (pipelineArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: pipelineQueue, MaxAttempts: pipelineAttempts, UniqueOpts: river.UniqueOpts{
+		ByArgs: true,
+		ByState: []rivertype.JobState{
+			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+			rivertype.JobStateRunning, rivertype.JobStateScheduled,
+		},
+	}}
+}
+
+type pipelineWorker struct {
+	river.WorkerDefaults[pipelineArgs]
+	run  PipelineRunner
+	wait time.Duration
+}
+
+func (w *pipelineWorker) Work(ctx context.Context, job *river.Job[pipelineArgs]) error {
+	err := w.run.RunPipeline(ctx, job.Args.RunID, job.Attempt, job.MaxAttempts)
+	if errors.Is(err, service.ErrNotReady) {
+		return river.JobSnooze(w.wait)
+	}
+	return err
+}
+
+// NextRetry backs off exponentially from one second, with jitter, up to
+// five minutes.
+func (w *pipelineWorker) NextRetry(job *river.Job[pipelineArgs]) time.Time {
+	d := time.Second << min(job.Attempt-1, 9)
+	d = min(d, 5*time.Minute)
+	d += time.Duration(rand.Int64N(int64(d)/2 + 1))
+	return time.Now().Add(d)
 }
 
 // args is a job as River stores it.
@@ -105,8 +167,18 @@ func Open(ctx context.Context, db *sql.DB, dialect string, run Runner, opt Optio
 	if err := river.AddWorkerSafely(workers, &worker{run: run, wait: opt.WaitInterval}); err != nil {
 		return nil, err
 	}
+	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opt.Workers}}
+	if pr, ok := run.(PipelineRunner); ok {
+		if opt.PipelineWorkers <= 0 {
+			opt.PipelineWorkers = 2
+		}
+		if err := river.AddWorkerSafely(workers, &pipelineWorker{run: pr, wait: max(opt.WaitInterval, 2*time.Second)}); err != nil {
+			return nil, err
+		}
+		queues[pipelineQueue] = river.QueueConfig{MaxWorkers: opt.PipelineWorkers}
+	}
 	cfg := &river.Config{
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opt.Workers}},
+		Queues:            queues,
 		Workers:           workers,
 		JobTimeout:        -1, // training has no natural bound; leases catch dead servers
 		FetchPollInterval: opt.PollInterval,
@@ -153,6 +225,15 @@ func migrate[TTx any](ctx context.Context, drv riverdriver.Driver[TTx]) error {
 func (q *Queue) Enqueue(ctx context.Context, j service.Job) error {
 	if _, err := q.client.Insert(ctx, args{j}, nil); err != nil {
 		return fmt.Errorf("jobs: enqueue %s %s: %w", j.Kind, j.ID, err)
+	}
+	return nil
+}
+
+// EnqueuePipelineRun queues the job of a pipeline run; the service calls
+// it. A run whose job waits or runs already is left alone.
+func (q *Queue) EnqueuePipelineRun(ctx context.Context, runID string) error {
+	if _, err := q.client.Insert(ctx, pipelineArgs{RunID: runID}, nil); err != nil {
+		return fmt.Errorf("jobs: enqueue pipeline run %s: %w", runID, err)
 	}
 	return nil
 }

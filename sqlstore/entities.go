@@ -15,7 +15,7 @@ import (
 // columns are the fields copied out of an entity's document so that lists
 // can filter and sort on them; a kind leaves empty what it does not have.
 type columns struct {
-	modelID, dataSourceID, typ, algorithm, endpointStatus, dataURL string
+	modelID, dataSourceID, typ, algorithm, endpointStatus, dataURL, pipelineID string
 }
 
 // column is a filter variable's column; time columns hold Unix
@@ -116,6 +116,32 @@ var keys = &kind[perch.Key]{
 	columns: func(*perch.Key) columns { return columns{} },
 }
 
+var pipelines = &kind[perch.Pipeline]{
+	name: "pipeline",
+	noun: "pipeline",
+	meta: func(p *perch.Pipeline) *perch.Meta { return &p.Meta },
+	columns: func(p *perch.Pipeline) columns {
+		return columns{modelID: p.Model, dataURL: p.Source.Objects}
+	},
+	vars: map[string]column{
+		"MLModelId":      {"model_id", false},
+		"SourceLocation": {"data_url", false},
+	},
+}
+
+var pipelineRuns = &kind[perch.PipelineRun]{
+	name: "pipelinerun",
+	noun: "pipeline run",
+	meta: func(r *perch.PipelineRun) *perch.Meta { return &r.Meta },
+	columns: func(r *perch.PipelineRun) columns {
+		return columns{pipelineID: r.Pipeline, dataURL: r.Key}
+	},
+	vars: map[string]column{
+		"PipelineId": {"pipeline_id", false},
+		"Key":        {"data_url", false},
+	},
+}
+
 // idPattern is AML's EntityId.
 var idPattern = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,64}$`)
 
@@ -144,12 +170,12 @@ func create[T any](ctx context.Context, s *Store, k *kind[T], v *T) error {
 	cols := k.columns(&c)
 	q := &query{s: s}
 	q.sql("INSERT INTO entities (kind, id, name, status, created_at, updated_at, ",
-		"model_id, datasource_id, type, algorithm, endpoint_status, data_url, doc) VALUES (",
+		"model_id, datasource_id, type, algorithm, endpoint_status, data_url, pipeline_id, doc) VALUES (",
 		q.arg(k.name), ", ", q.arg(m.ID), ", ", q.arg(m.Name), ", ", q.arg(string(m.Status)), ", ",
 		q.arg(m.CreatedAt.UnixNano()), ", ", q.arg(m.UpdatedAt.UnixNano()), ", ",
 		q.arg(cols.modelID), ", ", q.arg(cols.dataSourceID), ", ", q.arg(cols.typ), ", ",
 		q.arg(cols.algorithm), ", ", q.arg(cols.endpointStatus), ", ", q.arg(cols.dataURL), ", ",
-		q.arg(string(doc)), ") ON CONFLICT (kind, id) DO NOTHING")
+		q.arg(cols.pipelineID), ", ", q.arg(string(doc)), ") ON CONFLICT (kind, id) DO NOTHING")
 	res, err := s.db.ExecContext(ctx, q.String(), q.args...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: create %s %s: %w", k.noun, m.ID, err)
@@ -225,6 +251,7 @@ func update[T any](ctx context.Context, s *Store, k *kind[T], id string, fn func
 		", model_id = ", q.arg(cols.modelID), ", datasource_id = ", q.arg(cols.dataSourceID),
 		", type = ", q.arg(cols.typ), ", algorithm = ", q.arg(cols.algorithm),
 		", endpoint_status = ", q.arg(cols.endpointStatus), ", data_url = ", q.arg(cols.dataURL),
+		", pipeline_id = ", q.arg(cols.pipelineID),
 		", doc = ", q.arg(string(doc)),
 		" WHERE kind = ", q.arg(k.name), " AND id = ", q.arg(id))
 	if _, err := tx.ExecContext(ctx, q.String(), q.args...); err != nil {
@@ -334,4 +361,44 @@ func (s *Store) UpdateKey(ctx context.Context, id string, fn func(*perch.Key) er
 // ListKeys implements perch.Store.
 func (s *Store) ListKeys(ctx context.Context, f perch.Filter) ([]*perch.Key, string, error) {
 	return list(ctx, s, keys, f)
+}
+
+// CreatePipeline implements perch.Store.
+func (s *Store) CreatePipeline(ctx context.Context, p *perch.Pipeline) error {
+	return create(ctx, s, pipelines, p)
+}
+
+// GetPipeline implements perch.Store.
+func (s *Store) GetPipeline(ctx context.Context, id string) (*perch.Pipeline, error) {
+	return get(ctx, s, s.db, pipelines, id, false)
+}
+
+// UpdatePipeline implements perch.Store.
+func (s *Store) UpdatePipeline(ctx context.Context, id string, fn func(*perch.Pipeline) error) (*perch.Pipeline, error) {
+	return update(ctx, s, pipelines, id, fn)
+}
+
+// ListPipelines implements perch.Store.
+func (s *Store) ListPipelines(ctx context.Context, f perch.Filter) ([]*perch.Pipeline, string, error) {
+	return list(ctx, s, pipelines, f)
+}
+
+// CreatePipelineRun implements perch.Store.
+func (s *Store) CreatePipelineRun(ctx context.Context, p *perch.PipelineRun) error {
+	return create(ctx, s, pipelineRuns, p)
+}
+
+// GetPipelineRun implements perch.Store.
+func (s *Store) GetPipelineRun(ctx context.Context, id string) (*perch.PipelineRun, error) {
+	return get(ctx, s, s.db, pipelineRuns, id, false)
+}
+
+// UpdatePipelineRun implements perch.Store.
+func (s *Store) UpdatePipelineRun(ctx context.Context, id string, fn func(*perch.PipelineRun) error) (*perch.PipelineRun, error) {
+	return update(ctx, s, pipelineRuns, id, fn)
+}
+
+// ListPipelineRuns implements perch.Store.
+func (s *Store) ListPipelineRuns(ctx context.Context, f perch.Filter) ([]*perch.PipelineRun, string, error) {
+	return list(ctx, s, pipelineRuns, f)
 }

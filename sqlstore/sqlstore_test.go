@@ -18,7 +18,6 @@ import (
 	"github.com/perchml/perch/internal/testdb"
 )
 
-
 // eachStore runs test once on SQLite and once on PostgreSQL. open opens
 // the same fresh database every time it is called and closes it when the
 // test ends.

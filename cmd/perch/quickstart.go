@@ -8,6 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -28,6 +30,7 @@ const (
 	qsTest       = "adult-test"
 	qsModel      = "adult-income"
 	qsEvaluation = "adult-income-test"
+	qsPipeline   = "income-inbox"
 )
 
 // runQuickstart starts the server on embedded defaults, loads the bundled
@@ -154,8 +157,76 @@ func (s *server) quickstart(ctx context.Context, w io.Writer) error {
 	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $(cat %s)\" -H 'Content-Type: application/json' \\\n    -d '%s' \\\n    %s\n\n",
 		shellQuote(keyPath), body, m.Endpoint.URL)
 	fmt.Fprintf(w, "answer: {\"prediction\":%s}\n\n", p.AppendJSON(nil))
+	if err := s.quickstartPipeline(ctx, w); err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "perch keeps serving; stop it with Ctrl-C.\n")
 	return nil
+}
+
+// quickstartPipeline creates (or finds) the founding pipeline: every file
+// copied into <data-dir>/inbox/ is predicted into a SQLite table and an
+// output file, with unreadable records kept as dead letters. It writes a
+// sample to copy in and prints how.
+func (s *server) quickstartPipeline(ctx context.Context, w io.Writer) error {
+	inbox := filepath.Join(s.dataDir, "inbox")
+	outbox := filepath.Join(s.dataDir, "outbox")
+	dead := filepath.Join(s.dataDir, "dead-letter")
+	results := filepath.Join(s.dataDir, "results.db")
+	sample := filepath.Join(s.dataDir, "samples", "adult-1000.csv")
+	for _, d := range []string{inbox, outbox, dead, filepath.Dir(sample)} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return err
+		}
+	}
+	if err := writeSample(sample, 1000); err != nil {
+		return err
+	}
+	fileURL := func(p string) string { return (&url.URL{Scheme: "file", Path: filepath.ToSlash(p)}).String() }
+	if _, err := ensure(ctx, func() (*perch.Pipeline, error) { return s.svc.GetPipeline(ctx, qsPipeline) },
+		func() (*perch.Pipeline, error) {
+			return s.svc.CreatePipeline(ctx, service.PipelineInput{
+				ID: qsPipeline, Name: "Income of every record that lands in the inbox", Model: qsModel,
+				Source: perch.PipelineSource{Objects: fileURL(inbox)},
+				Sinks: []perch.PipelineSink{
+					{SQL: &perch.SQLSink{URL: "sqlite://" + results, Table: "predictions"}},
+					{Objects: &perch.ObjectSink{URL: fileURL(outbox), Format: "csv"}},
+				},
+				DeadLetter: fileURL(dead),
+			})
+		}); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "pipeline %s: every CSV or JSON Lines file copied into %s/ is predicted\n", qsPipeline, inbox)
+	fmt.Fprintf(w, "into %s (table predictions) and %s/;\nrecords it cannot read go to %s/. Try it:\n\n", results, outbox, dead)
+	fmt.Fprintf(w, "  cp %s %s/\n\n", shellQuote(sample), shellQuote(inbox))
+	return nil
+}
+
+// writeSample writes the header and the first n records of the Adult
+// test data to path, unless the file is there.
+func writeSample(path string, n int) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	b, err := examples.ReadAll("adult/test.csv")
+	if err != nil {
+		return err
+	}
+	end := 0
+	for i := 0; i <= n && end < len(b); i++ {
+		j := bytes.IndexByte(b[end:], '\n')
+		if j < 0 {
+			end = len(b)
+			break
+		}
+		end += j + 1
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b[:end], 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // foundingBody is the predict request for the founding record, keyed by

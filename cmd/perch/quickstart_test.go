@@ -2,9 +2,13 @@ package main
 
 import (
 	"bytes"
+	"database/sql"
+	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -92,5 +96,85 @@ func TestQuickstart(t *testing.T) {
 	defer stop()
 	if !strings.Contains(out, "reusing model adult-income") || strings.Contains(out, "shown once") {
 		t.Errorf("second quickstart printed:\n%s", out)
+	}
+}
+
+// TestQuickstartPipeline is the founding scenario: with the quickstart
+// running, a CSV of 1,000 Adult records and 3 malformed ones copied into
+// the inbox yields 1,000 rows in results.db, one output object and 3 dead
+// letters naming their lines, within 3 s. The printed cp line then works
+// verbatim.
+func TestQuickstartPipeline(t *testing.T) {
+	dir := t.TempDir()
+	out, stop := startQuickstart(t, dir)
+	defer stop()
+	m := regexp.MustCompile(`\n  (cp .*)\n`).FindStringSubmatch(out)
+	if m == nil || !strings.Contains(out, "pipeline income-inbox") {
+		t.Fatalf("no pipeline or cp line in:\n%s", out)
+	}
+	sample, err := os.ReadFile(filepath.Join(dir, "samples", "adult-1000.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(sample, []byte("\n")); n != 1001 {
+		t.Fatalf("the sample has %d lines, want a header and 1,000 records", n)
+	}
+	bad := "1, 2, 3\n" +
+		"25, Pri\"vate, 226802, 11th, 7, Never-married, Machine-op-inspct, Own-child, Black, Male, 0, 0, 40, United-States\n" +
+		"38, Private, 89814, HS-grad, 9, Married-civ-spouse, Farming-fishing, Husband, White, Male, 0, 0, 50, United-States, <=50K, extra\n"
+	start := time.Now()
+	// Written in place, as cp does.
+	if err := os.WriteFile(filepath.Join(dir, "inbox", "founding.csv"), append(sample, bad...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFounding(t, dir, start, "founding", 1000, []int{1002, 1003, 1004})
+
+	start = time.Now()
+	if got, err := exec.Command("sh", "-c", m[1]).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", m[1], err, got)
+	}
+	waitFounding(t, dir, start, "adult-1000", 2000, nil)
+}
+
+// waitFounding waits up to 3 s for the results of the inbox object named
+// key.csv: rows in all in the table, its output object, and dead letters
+// on the lines given.
+func waitFounding(t *testing.T, dir string, start time.Time, key string, rows int, dead []int) {
+	t.Helper()
+	db, err := sql.Open("sqlite", filepath.Join(dir, "results.db")+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	var lines []int
+	var outErr error
+	for {
+		n, lines, outErr = 0, nil, nil
+		db.QueryRow("SELECT count(*) FROM predictions").Scan(&n)
+		_, outErr = os.Stat(filepath.Join(dir, "outbox", key+".csv"))
+		filepath.WalkDir(filepath.Join(dir, "dead-letter"), func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.Contains(p, key+".csv") {
+				return err
+			}
+			b, _ := os.ReadFile(p)
+			for l := range strings.Lines(string(b)) {
+				var dl struct{ Line int }
+				json.Unmarshal([]byte(l), &dl)
+				lines = append(lines, dl.Line)
+			}
+			return nil
+		})
+		if n == rows && outErr == nil && slices.Equal(lines, dead) {
+			break
+		}
+		if time.Since(start) > 3*time.Second {
+			t.Fatalf("after 3s: %d rows (want %d), output %v, dead letters on lines %v (want %v)", n, rows, outErr, lines, dead)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("%s.csv: %d rows in results.db, its output object and %d dead letters in %s", key, rows, len(dead), time.Since(start).Round(time.Millisecond))
+	if entries, _ := os.ReadDir(filepath.Join(dir, "outbox")); len(entries) != rows/1000 {
+		t.Errorf("%d objects in the outbox", len(entries))
 	}
 }

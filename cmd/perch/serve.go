@@ -172,6 +172,9 @@ func startServer(ctx context.Context, c *serverConfig, stderr io.Writer) (_ *ser
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	go s.sweep(bg)
+	// Pipelines: watch the sources of active pipelines until shutdown
+	// cancels bg (their runs are jobs on the queue).
+	go s.svc.WatchPipelines(bg)
 	s.ready.Store(true)
 	s.log.Info("serving", "url", s.url, "dataDir", s.dataDir, "database", s.store.Dialect(), "objects", objURL)
 	return s, nil

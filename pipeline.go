@@ -1,0 +1,88 @@
+package perch
+
+// PipelineState says whether a pipeline takes new objects.
+type PipelineState string
+
+// A pipeline is ACTIVE when created; PAUSED stops it from starting runs
+// (objects that land meanwhile are taken when it resumes).
+const (
+	PipelineActive PipelineState = "ACTIVE"
+	PipelinePaused PipelineState = "PAUSED"
+)
+
+// Pipeline predicts every record that lands in its source with one model
+// and writes the results to its sinks. Its definition is what a user
+// writes (in YAML or JSON), so its fields carry those names.
+//
+// Its Status is COMPLETED once the definition is accepted and DELETED
+// after it is deleted; State says whether it runs.
+type Pipeline struct {
+	Meta
+	Model      string         `json:"model"`
+	Source     PipelineSource `json:"source"`
+	Sinks      []PipelineSink `json:"sinks"`
+	DeadLetter string         `json:"dead_letter"`
+	State      PipelineState  `json:"state"`
+}
+
+// PipelineSource is where records come from: objects under a prefix of a
+// bucket, each new object (or new version of one) read once.
+type PipelineSource struct {
+	Objects string `json:"objects"`          // bucket URL: file:///srv/inbox, s3://bucket?endpoint=…
+	Prefix  string `json:"prefix,omitempty"` // only keys starting with it
+	// Format is "csv" (a header naming the schema's attributes, or
+	// fields in schema order, with or without the target) or "jsonl";
+	// empty means by the key's extension, csv otherwise. A key ending in
+	// .gz is gunzipped.
+	Format string `json:"format,omitempty"`
+}
+
+// PipelineSink is one place results go; exactly one field is set.
+type PipelineSink struct {
+	SQL     *SQLSink    `json:"sql,omitempty"`
+	Objects *ObjectSink `json:"objects,omitempty"`
+	HTTP    *HTTPSink   `json:"http,omitempty"`
+}
+
+// SQLSink writes one row per record into a table, created if absent:
+// sqlite:///path/results.db or postgres://….
+type SQLSink struct {
+	URL   string `json:"url"`
+	Table string `json:"table"`
+}
+
+// ObjectSink writes one output object per input object, as CSV or JSON
+// Lines.
+type ObjectSink struct {
+	URL    string `json:"url"`
+	Format string `json:"format,omitempty"` // csv (default) or jsonl
+}
+
+// HTTPSink posts results in batches of JSON.
+type HTTPSink struct {
+	URL   string `json:"url"`
+	Batch int    `json:"batch,omitempty"` // results per request; 0 means 500
+	// AllowPrivate lets the sink reach loopback, link-local and private
+	// addresses, which it refuses by default.
+	AllowPrivate bool `json:"allow_private,omitempty"`
+}
+
+// PipelineRun is one object version going through a pipeline: created
+// the first time the pipeline sees the object's key with that ETag, so
+// its id is the durable record that the version was taken. Its counts are
+// the checkpoint a run resumes from.
+type PipelineRun struct {
+	Meta
+	Pipeline string `json:"pipelineId"`
+	Key      string `json:"key"`
+	Version  string `json:"version"` // the object's ETag
+	Size     int64  `json:"size"`
+	// Rows is how many records have been read and committed to every
+	// sink; a run that starts again skips their writes.
+	Rows        int64    `json:"rows"`
+	Predicted   int64    `json:"predicted"`
+	DeadLetters int64    `json:"deadLetters"`
+	Errors      []string `json:"errors,omitempty"` // the first few dead letters' errors
+	DurationMS  int64    `json:"durationMs,omitempty"`
+	Output      []string `json:"outputs,omitempty"` // objects written
+}

@@ -1,0 +1,378 @@
+// Package pipeline runs perch's pipelines: it watches a pipeline's source
+// for objects, reads each new object version's records, predicts them
+// with the pipeline's model and writes the results to its sinks, keeping
+// records it cannot read as dead letters.
+//
+// Each object version is one run, a stored entity whose id follows from
+// (pipeline, key, version): creating it is the durable record that the
+// version was taken, and its counts are the checkpoint a run resumes from
+// after a crash. Sinks are idempotent (an upsert keyed by pipeline, key,
+// version and row; objects written whole and atomically), so a batch
+// written again after a crash changes nothing.
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/perchml/perch"
+	"github.com/perchml/perch/model"
+	"github.com/perchml/perch/objects"
+)
+
+// ErrPaused is returned by Run for a run whose pipeline is paused; it
+// runs when the pipeline resumes.
+var ErrPaused = errors.New("pipeline: paused")
+
+// Engine runs pipelines on a store; it holds no state of its own.
+type Engine struct {
+	Store perch.Store
+	// Predictor returns the compiled model for an id: the service's, so
+	// that pipelines predict through the one predict path.
+	Predictor func(ctx context.Context, modelID string) (*model.Predictor, error)
+	Logger    *slog.Logger
+	// BatchRows is how many records are written and checkpointed at a
+	// time; 0 means 10,000.
+	BatchRows int
+}
+
+func (e *Engine) log() *slog.Logger {
+	if e.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return e.Logger
+}
+
+// RunID is the id of the run of one object version.
+func RunID(pipelineID, key, version string) string {
+	h := sha256.Sum256([]byte(pipelineID + "\x00" + key + "\x00" + version))
+	return "pr-" + hex.EncodeToString(h[:16])
+}
+
+// versionTag is a short, key-safe name of a version.
+func versionTag(version string) string {
+	h := sha256.Sum256([]byte(version))
+	return hex.EncodeToString(h[:6])
+}
+
+// Check validates a pipeline's definition without connecting anywhere.
+func Check(p *perch.Pipeline) error {
+	if p.Model == "" {
+		return perch.Errorf(perch.EInvalid, "model is required")
+	}
+	if p.Source.Objects == "" {
+		return perch.Errorf(perch.EInvalid, "source.objects is required: the bucket URL to watch")
+	}
+	if err := checkBucketURL("source.objects", p.Source.Objects); err != nil {
+		return err
+	}
+	if p.Source.Prefix != "" {
+		if err := objects.ValidKey(strings.TrimSuffix(p.Source.Prefix, "/") + "/x"); err != nil {
+			return perch.Errorf(perch.EInvalid, "source.prefix %q: %v", p.Source.Prefix, err)
+		}
+	}
+	switch strings.ToLower(p.Source.Format) {
+	case "", "csv", "jsonl":
+	default:
+		return perch.Errorf(perch.EInvalid, "source.format %q: want csv or jsonl", p.Source.Format)
+	}
+	if len(p.Sinks) == 0 {
+		return perch.Errorf(perch.EInvalid, "sinks: at least one is required")
+	}
+	for i, s := range p.Sinks {
+		n := 0
+		if s.SQL != nil {
+			n++
+			if err := checkSQLSink(s.SQL); err != nil {
+				return perch.Errorf(perch.EInvalid, "sinks[%d]: %s", i, err.Error())
+			}
+		}
+		if s.Objects != nil {
+			n++
+			if err := checkObjectSink(s.Objects); err != nil {
+				return perch.Errorf(perch.EInvalid, "sinks[%d]: %s", i, err.Error())
+			}
+			if err := checkBucketURL(fmt.Sprintf("sinks[%d].objects.url", i), s.Objects.URL); err != nil {
+				return err
+			}
+			if sameBucket(s.Objects.URL, p.Source.Objects) {
+				return perch.Errorf(perch.EInvalid, "sinks[%d]: the output would land in the source and be read again", i)
+			}
+		}
+		if s.HTTP != nil {
+			n++
+			if err := checkHTTPSink(s.HTTP); err != nil {
+				return perch.Errorf(perch.EInvalid, "sinks[%d]: %s", i, err.Error())
+			}
+		}
+		if n != 1 {
+			return perch.Errorf(perch.EInvalid, "sinks[%d]: want exactly one of sql, objects, http", i)
+		}
+	}
+	if p.DeadLetter == "" {
+		return perch.Errorf(perch.EInvalid, "dead_letter is required: the bucket URL for records that cannot be read")
+	}
+	if err := checkBucketURL("dead_letter", p.DeadLetter); err != nil {
+		return err
+	}
+	if sameBucket(p.DeadLetter, p.Source.Objects) && p.Source.Prefix == "" {
+		return perch.Errorf(perch.EInvalid, "dead_letter: the dead letters would land in the source and be read again")
+	}
+	return nil
+}
+
+func checkBucketURL(field, u string) error {
+	switch {
+	case strings.HasPrefix(u, "file:///"), strings.HasPrefix(u, "s3://"):
+		return nil
+	}
+	return perch.Errorf(perch.EInvalid, "%s %q: want file:///absolute/dir or s3://bucket?…", field, u)
+}
+
+func sameBucket(a, b string) bool {
+	return strings.TrimSuffix(a, "/") == strings.TrimSuffix(b, "/")
+}
+
+// sink is one place results go.
+type sink interface {
+	// write commits rs; writing a result again changes nothing.
+	write(ctx context.Context, rs []Result) error
+	// whole reports whether the sink needs every record of the object,
+	// also those a resumed run has written already.
+	whole() bool
+	// finish completes the sink's output after the last record.
+	finish(ctx context.Context) error
+	// close releases the sink, abandoning output not finished.
+	close() error
+}
+
+// Run takes one run to its end: reads the object, predicts each record,
+// writes the results and dead letters batch by batch, checkpointing after
+// each, and records the run COMPLETED. A run that was interrupted resumes
+// after its checkpoint. An error leaves the run to be tried again.
+func (e *Engine) Run(ctx context.Context, runID string) error {
+	r, err := e.Store.GetPipelineRun(ctx, runID)
+	if perch.Code(err) == perch.ENotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if r.Status.Done() {
+		return nil
+	}
+	p, err := e.Store.GetPipeline(ctx, r.Pipeline)
+	if perch.Code(err) == perch.ENotFound || (err == nil && p.Status == perch.StatusDeleted) {
+		return e.finish(ctx, runID, fmt.Errorf("pipeline %s is deleted", r.Pipeline))
+	}
+	if err != nil {
+		return err
+	}
+	if p.State == perch.PipelinePaused {
+		return ErrPaused
+	}
+	start := time.Now()
+	if r, err = e.Store.UpdatePipelineRun(ctx, runID, func(r *perch.PipelineRun) error {
+		if r.StartedAt == nil {
+			t := time.Now().UTC()
+			r.StartedAt = &t
+		}
+		r.Status = perch.StatusInProgress
+		r.Attempt++
+		return nil
+	}); err != nil {
+		return err
+	}
+	outputs, err := e.process(ctx, p, r)
+	if err != nil {
+		msg := err.Error()
+		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		e.Store.UpdatePipelineRun(bg, runID, func(r *perch.PipelineRun) error {
+			r.Status, r.Message = perch.StatusPending, msg
+			return nil
+		})
+		return err
+	}
+	_, err = e.Store.UpdatePipelineRun(context.WithoutCancel(ctx), runID, func(r *perch.PipelineRun) error {
+		t := time.Now().UTC()
+		r.Status, r.FinishedAt, r.Message = perch.StatusCompleted, &t, ""
+		r.DurationMS += time.Since(start).Milliseconds()
+		r.Output = outputs
+		return nil
+	})
+	return err
+}
+
+// Fail records a run that will not be tried again, with the reason.
+func (e *Engine) Fail(ctx context.Context, runID string, reason error) error {
+	return e.finish(ctx, runID, reason)
+}
+
+func (e *Engine) finish(ctx context.Context, runID string, reason error) error {
+	_, err := e.Store.UpdatePipelineRun(context.WithoutCancel(ctx), runID, func(r *perch.PipelineRun) error {
+		if r.Status.Done() {
+			return nil
+		}
+		t := time.Now().UTC()
+		r.Status, r.FinishedAt, r.Message = perch.StatusFailed, &t, reason.Error()
+		return nil
+	})
+	if perch.Code(err) == perch.ENotFound {
+		return nil
+	}
+	return err
+}
+
+// maxErrors bounds the dead letters' errors a run keeps in its record.
+const maxErrors = 10
+
+// process reads, predicts and writes one run's object, returning the
+// URLs of the objects it wrote.
+func (e *Engine) process(ctx context.Context, p *perch.Pipeline, r *perch.PipelineRun) ([]string, error) {
+	pred, err := e.Predictor(ctx, p.Model)
+	if err != nil {
+		return nil, err
+	}
+	src, err := objects.Open(ctx, p.Source.Objects)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	dlb, err := objects.Open(ctx, p.DeadLetter)
+	if err != nil {
+		return nil, err
+	}
+	defer dlb.Close()
+	in, err := src.NewReader(ctx, r.Key)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
+	rd, err := NewReader(in, r.Key, Format(p.Source.Format, r.Key), pred.Model().Schema)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+
+	layout := NewLayout(pred.Model())
+	var sinks []sink
+	var outputs []string
+	defer func() {
+		for _, s := range sinks {
+			s.close()
+		}
+	}()
+	for _, def := range p.Sinks {
+		var s sink
+		switch {
+		case def.SQL != nil:
+			s, err = openSQLSink(ctx, def.SQL, layout, p.ID, r.Key, r.Version)
+		case def.Objects != nil:
+			format := strings.ToLower(def.Objects.Format)
+			if format == "" {
+				format = "csv"
+			}
+			key := OutputKey(r.Key, p.Source.Prefix, format)
+			var obs *objectSink
+			obs, err = openObjectSink(ctx, def.Objects, layout, key)
+			if err == nil {
+				outputs = append(outputs, obs.bucket.URL(key))
+				s = obs
+			}
+		case def.HTTP != nil:
+			s, err = openHTTPSink(def.HTTP, p.ID, r.Key, r.Version)
+		}
+		if err != nil {
+			return nil, err
+		}
+		sinks = append(sinks, s)
+	}
+
+	batch := e.BatchRows
+	if batch <= 0 {
+		batch = 10000
+	}
+	done := r.Rows // the checkpoint: records already written everywhere
+	results := make([]Result, 0, batch)
+	var dead []DeadLetter
+	eof := false
+	for !eof {
+		results, dead = results[:0], dead[:0]
+		first := int64(-1)
+		var last int64
+		for len(results)+len(dead) < batch {
+			rec, err := rd.Next()
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					eof = true
+					break
+				}
+				return nil, fmt.Errorf("reading %s: %w", r.Key, err)
+			}
+			if first < 0 {
+				first = rec.Row
+			}
+			last = rec.Row
+			if rec.Err != nil {
+				dead = append(dead, DeadLetter{Pipeline: p.ID, Object: r.Key, Version: r.Version,
+					Row: rec.Row, Line: rec.Line, Raw: rec.Raw, Error: rec.Err.Error()})
+				continue
+			}
+			results = append(results, Result{Record: rec})
+			pred.Predict(rec.Fields, &results[len(results)-1].Prediction)
+		}
+		if first < 0 {
+			break
+		}
+		fresh := last > done
+		for _, s := range sinks {
+			if !fresh && !s.whole() {
+				continue
+			}
+			if err := s.write(ctx, results); err != nil {
+				return nil, err
+			}
+		}
+		if !fresh {
+			continue
+		}
+		if len(dead) > 0 {
+			if err := writeDeadLetters(ctx, dlb, deadLetterKey(p.ID, r.Key, r.Version, first), dead); err != nil {
+				return nil, err
+			}
+		}
+		nres, ndead := int64(len(results)), int64(len(dead))
+		var errs []string
+		for _, d := range dead {
+			errs = append(errs, d.Error)
+		}
+		if _, err := e.Store.UpdatePipelineRun(ctx, r.ID, func(r *perch.PipelineRun) error {
+			r.Rows = last
+			r.Predicted += nres
+			r.DeadLetters += ndead
+			for _, m := range errs {
+				if len(r.Errors) < maxErrors {
+					r.Errors = append(r.Errors, m)
+				}
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		done = last
+	}
+	for _, s := range sinks {
+		if err := s.finish(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return outputs, nil
+}

@@ -1,0 +1,487 @@
+package pipeline
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/perchml/perch"
+	"github.com/perchml/perch/data"
+	"github.com/perchml/perch/examples"
+	"github.com/perchml/perch/learn"
+	"github.com/perchml/perch/model"
+	"github.com/perchml/perch/sqlstore"
+)
+
+var (
+	adultOnce sync.Once
+	adultPred *model.Predictor
+	adultErr  error
+)
+
+// adult returns a model trained on the first rows of the Adult data.
+func adult(t testing.TB) *model.Predictor {
+	t.Helper()
+	adultOnce.Do(func() {
+		b, err := examples.ReadAll("adult/train.csv")
+		if err != nil {
+			adultErr = err
+			return
+		}
+		b = head(b, 3001)
+		s, err := data.InferSchema(bytes.NewReader(b), data.InferOptions{Target: "income"})
+		if err != nil {
+			adultErr = err
+			return
+		}
+		s.DataFileContainsHeader = true
+		tab, err := data.Load(bytes.NewReader(b), s, nil, data.Options{Header: true})
+		if err != nil {
+			adultErr = err
+			return
+		}
+		m, err := learn.Train(tab, learn.Options{Type: perch.BinaryModel})
+		if err != nil {
+			adultErr = err
+			return
+		}
+		adultPred, adultErr = model.Compile(m)
+	})
+	if adultErr != nil {
+		t.Fatal(adultErr)
+	}
+	return adultPred
+}
+
+// head returns the first n lines of b.
+func head(b []byte, n int) []byte {
+	end := 0
+	for i := 0; i < n && end < len(b); i++ {
+		j := bytes.IndexByte(b[end:], '\n')
+		if j < 0 {
+			return b
+		}
+		end += j + 1
+	}
+	return b[:end]
+}
+
+// testRows returns the Adult test data's header and first n records.
+func testRows(t testing.TB, n int) []byte {
+	t.Helper()
+	b, err := examples.ReadAll("adult/test.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return head(b, n+1)
+}
+
+// malformed are three records no reader takes, each on its own line.
+const malformed = "1, 2, 3\n" +
+	"25, Pri\"vate, 226802, 11th, 7, Never-married, Machine-op-inspct, Own-child, Black, Male, 0, 0, 40, United-States\n" +
+	"38, Private, 89814, HS-grad, 9, Married-civ-spouse, Farming-fishing, Husband, White, Male, 0, 0, 50, United-States, <=50K, extra\n"
+
+func readAll(t *testing.T, in, key, format string) (good, bad []Record) {
+	t.Helper()
+	rd, err := NewReader(strings.NewReader(in), key, format, adult(t).Model().Schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		r, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Err != nil {
+			bad = append(bad, r)
+		} else {
+			good = append(good, r)
+		}
+	}
+}
+
+func TestReader(t *testing.T) {
+	s := adult(t).Model().Schema
+	rec := "25, Private, 226802, 11th, 7, Never-married, Machine-op-inspct, Own-child, Black, Male, 0, 0, 40, United-States"
+	header := "age,workclass,fnlwgt,education,education_num,marital_status,occupation,relationship,race,sex,capital_gain,capital_loss,hours_per_week,native_country"
+
+	// With the target, without it, with a header in another order.
+	good, bad := readAll(t, rec+", <=50K\n"+rec+"\n", "a.csv", "csv")
+	if len(good) != 2 || len(bad) != 0 {
+		t.Fatalf("good %d bad %v", len(good), bad)
+	}
+	if good[0].Fields[s.Target()] != "<=50K" || good[1].Fields[s.Target()] != "" || good[1].Fields[13] != "United-States" {
+		t.Errorf("fields %q / %q", good[0].Fields, good[1].Fields)
+	}
+	good, _ = readAll(t, "native_country,age\r\nPeru,33\n\n\"Cuba\",\"4\n\"\n", "a.csv", "csv")
+	if len(good) != 2 || good[0].Fields[0] != "33" || good[0].Fields[13] != "Peru" || good[1].Line != 4 || good[1].Fields[0] != "4\n" {
+		t.Errorf("reordered header: %+v", good)
+	}
+	// Malformed records are refused one by one, naming their lines.
+	good, bad = readAll(t, header+"\n"+rec+"\n"+malformed+rec+"\n", "a.csv", "csv")
+	if len(good) != 2 || len(bad) != 3 {
+		t.Fatalf("good %d, bad %d: %+v", len(good), len(bad), bad)
+	}
+	for i, b := range bad {
+		if b.Line != 3+i || b.Row != int64(2+i) || !strings.Contains(b.Err.Error(), "line ") || b.Raw != strings.Split(malformed, "\n")[i] {
+			t.Errorf("bad record %d: %+v", i, b)
+		}
+	}
+	if good[1].Line != 6 || good[1].Row != 5 {
+		t.Errorf("record after the bad ones: line %d row %d", good[1].Line, good[1].Row)
+	}
+	// An unterminated quote runs to the end of the input.
+	_, bad = readAll(t, rec+"\n\"open, 1\n2\n", "a.csv", "csv")
+	if len(bad) != 1 || bad[0].Line != 2 || !strings.Contains(bad[0].Raw, "\n2") {
+		t.Errorf("unterminated: %+v", bad)
+	}
+	// A header naming no attribute fails the object.
+	rd, _ := NewReader(strings.NewReader("age,salary\n1,2\n"), "a.csv", "csv", s)
+	if _, err := rd.Next(); perch.Code(err) != perch.EInvalid {
+		t.Errorf("bad header: %v", err)
+	}
+
+	// JSON Lines, gzipped.
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write([]byte(`{"age": 31, "native_country": "Peru"}` + "\n\n" + `[1]` + "\n" + `{"age": "4"`))
+	zw.Close()
+	good, bad = readAll(t, z.String(), "in/a.jsonl.gz", Format("", "in/a.jsonl.gz"))
+	if len(good) != 1 || good[0].Fields[0] != "31" || good[0].Fields[13] != "Peru" || len(bad) != 2 || bad[0].Line != 3 || bad[1].Line != 4 {
+		t.Errorf("jsonl: good %+v bad %+v", good, bad)
+	}
+}
+
+func TestQuoteOpen(t *testing.T) {
+	for _, c := range []struct {
+		line string
+		open bool
+		want bool
+	}{
+		{`a,b`, false, false},
+		{`a,"b`, false, true},
+		{`a, "b,c",d`, false, false},
+		{`a,b"c,"d`, false, true},
+		{`x",y`, true, false},
+		{`x"",y`, true, true},
+		{`"a"b,"c`, false, false},
+		{`"a" ,"c`, false, true},
+	} {
+		if got := quoteOpen([]byte(c.line), c.open); got != c.want {
+			t.Errorf("quoteOpen(%q, %v) = %v", c.line, c.open, got)
+		}
+	}
+}
+
+func TestCheck(t *testing.T) {
+	good := perch.Pipeline{
+		Model:      "m",
+		Source:     perch.PipelineSource{Objects: "file:///srv/inbox"},
+		Sinks:      []perch.PipelineSink{{SQL: &perch.SQLSink{URL: "sqlite:///srv/r.db", Table: "predictions"}}},
+		DeadLetter: "file:///srv/dead",
+	}
+	if err := Check(&good); err != nil {
+		t.Fatal(err)
+	}
+	for name, change := range map[string]func(p *perch.Pipeline){
+		"no model":   func(p *perch.Pipeline) { p.Model = "" },
+		"no source":  func(p *perch.Pipeline) { p.Source.Objects = "" },
+		"relative":   func(p *perch.Pipeline) { p.Source.Objects = "inbox" },
+		"format":     func(p *perch.Pipeline) { p.Source.Format = "xml" },
+		"no sinks":   func(p *perch.Pipeline) { p.Sinks = nil },
+		"two in one": func(p *perch.Pipeline) { p.Sinks[0].Objects = &perch.ObjectSink{URL: "file:///o"} },
+		"table":      func(p *perch.Pipeline) { p.Sinks[0].SQL.Table = "drop table x;" },
+		"sql url":    func(p *perch.Pipeline) { p.Sinks[0].SQL.URL = "mysql://x" },
+		"no dead":    func(p *perch.Pipeline) { p.DeadLetter = "" },
+		"output loops": func(p *perch.Pipeline) {
+			p.Sinks[0] = perch.PipelineSink{Objects: &perch.ObjectSink{URL: "file:///srv/inbox"}}
+		},
+		"object format": func(p *perch.Pipeline) {
+			p.Sinks[0] = perch.PipelineSink{Objects: &perch.ObjectSink{URL: "file:///o", Format: "xls"}}
+		},
+	} {
+		p := good
+		p.Sinks = []perch.PipelineSink{{SQL: &perch.SQLSink{URL: "sqlite:///srv/r.db", Table: "predictions"}}}
+		change(&p)
+		if err := Check(&p); perch.Code(err) != perch.EInvalid {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// fileURL is the file:// URL of a local folder.
+func fileURL(dir string) string {
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir)}).String()
+}
+
+// env is a store, a model and folders for a pipeline.
+type env struct {
+	store  perch.Store
+	engine *Engine
+	dir    string
+	p      *perch.Pipeline
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := sqlstore.Open(context.Background(), filepath.Join(dir, "perch.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	pred := adult(t)
+	e := &env{store: st, dir: dir}
+	e.engine = &Engine{Store: st, Predictor: func(context.Context, string) (*model.Predictor, error) { return pred, nil }}
+	e.p = &perch.Pipeline{
+		Meta:   perch.Meta{ID: "income", Status: perch.StatusCompleted},
+		Model:  "m",
+		Source: perch.PipelineSource{Objects: fileURL(filepath.Join(dir, "inbox"))},
+		Sinks: []perch.PipelineSink{
+			{SQL: &perch.SQLSink{URL: "sqlite://" + filepath.Join(dir, "results.db"), Table: "predictions"}},
+			{Objects: &perch.ObjectSink{URL: fileURL(filepath.Join(dir, "outbox"))}},
+		},
+		DeadLetter: fileURL(filepath.Join(dir, "dead")),
+		State:      perch.PipelineActive,
+	}
+	if err := Check(e.p); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreatePipeline(context.Background(), e.p); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"inbox", "outbox", "dead"} {
+		os.MkdirAll(filepath.Join(dir, d), 0o700)
+	}
+	return e
+}
+
+// drop writes an object into the inbox and returns its run, stored.
+func (e *env) drop(t *testing.T, key string, b []byte) *perch.PipelineRun {
+	t.Helper()
+	path := filepath.Join(e.dir, "inbox", key)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	info, _ := os.Stat(path)
+	r := &perch.PipelineRun{Meta: perch.Meta{ID: RunID(e.p.ID, key, info.ModTime().String())}, Pipeline: e.p.ID, Key: key, Version: info.ModTime().String()}
+	if err := e.store.CreatePipelineRun(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// rows counts the results table's rows, and its distinct keys.
+func (e *env) rows(t *testing.T) (n, distinct int) {
+	t.Helper()
+	n, distinct, err := e.count()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n, distinct
+}
+
+func (e *env) count() (n, distinct int, err error) {
+	db, err := sql.Open("sqlite", filepath.Join(e.dir, "results.db")+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer db.Close()
+	err = db.QueryRow("SELECT count(*), count(DISTINCT pipeline || source_key || source_version || source_row) FROM predictions").Scan(&n, &distinct)
+	return n, distinct, err
+}
+
+// deadLetters reads every dead letter.
+func (e *env) deadLetters(t *testing.T) []DeadLetter {
+	t.Helper()
+	var out []DeadLetter
+	filepath.WalkDir(filepath.Join(e.dir, "dead"), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		f, _ := os.Open(p)
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			var dl DeadLetter
+			if err := json.Unmarshal(sc.Bytes(), &dl); err != nil {
+				t.Errorf("%s: %v", p, err)
+			}
+			out = append(out, dl)
+		}
+		return nil
+	})
+	return out
+}
+
+func TestRun(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	r := e.drop(t, "a.csv", append(testRows(t, 1000), malformed...))
+	if err := e.engine.Run(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.store.GetPipelineRun(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != perch.StatusCompleted || got.Rows != 1003 || got.Predicted != 1000 || got.DeadLetters != 3 || len(got.Errors) != 3 || len(got.Output) != 1 {
+		t.Errorf("run %+v", got)
+	}
+	if n, _ := e.rows(t); n != 1000 {
+		t.Errorf("%d rows in the table", n)
+	}
+	dl := e.deadLetters(t)
+	if len(dl) != 3 || dl[0].Line != 1002 || dl[2].Line != 1004 || dl[0].Object != "a.csv" || dl[0].Raw != "1, 2, 3" {
+		t.Errorf("dead letters %+v", dl)
+	}
+	out, err := os.ReadFile(filepath.Join(e.dir, "outbox", "a.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 1001 || !strings.HasPrefix(lines[0], "source_row,source_line,age,") || !strings.HasSuffix(lines[0], ",predicted_label,predicted_original_label,score,invalid_attributes") {
+		t.Errorf("output: %d lines, header %s", len(lines), lines[0])
+	}
+	// A run done is not done again.
+	if err := e.engine.Run(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := e.rows(t); n != 1000 {
+		t.Errorf("%d rows after a second run", n)
+	}
+}
+
+// stopAfter is a store whose run updates cancel a context after n.
+type stopAfter struct {
+	perch.Store
+	n      int
+	cancel context.CancelFunc
+}
+
+func (s *stopAfter) UpdatePipelineRun(ctx context.Context, id string, fn func(*perch.PipelineRun) error) (*perch.PipelineRun, error) {
+	s.n--
+	if s.n == 0 {
+		s.cancel()
+	}
+	return s.Store.UpdatePipelineRun(ctx, id, fn)
+}
+
+// TestResume stops runs part way, again and again, as a crash would,
+// and checks that the run resumes and writes every result once.
+func TestResume(t *testing.T) {
+	e := newEnv(t)
+	e.engine.BatchRows = 100
+	r := e.drop(t, "a.csv.gz", gz(append(testRows(t, 1000), malformed...)))
+	for i := 0; ; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		eng := *e.engine
+		eng.Store = &stopAfter{Store: e.store, n: 4, cancel: cancel}
+		err := eng.Run(ctx, r.ID)
+		cancel()
+		got, gerr := e.store.GetPipelineRun(context.Background(), r.ID)
+		if gerr != nil {
+			t.Fatal(gerr)
+		}
+		if err == nil {
+			if got.Status != perch.StatusCompleted || got.Predicted != 1000 || got.DeadLetters != 3 {
+				t.Errorf("run %+v", got)
+			}
+			if i < 3 {
+				t.Errorf("finished after %d stops", i)
+			}
+			break
+		}
+		if got.Status != perch.StatusPending || got.Rows%100 != 0 {
+			t.Fatalf("stopped run: %+v", got)
+		}
+		if i > 20 {
+			t.Fatal("the run does not get anywhere")
+		}
+	}
+	if n, distinct := e.rows(t); n != 1000 || distinct != 1000 {
+		t.Errorf("%d rows, %d distinct", n, distinct)
+	}
+	if dl := e.deadLetters(t); len(dl) != 3 {
+		t.Errorf("%d dead letters", len(dl))
+	}
+	out, _ := os.ReadFile(filepath.Join(e.dir, "outbox", "a.csv"))
+	if n := bytes.Count(out, []byte("\n")); n != 1001 {
+		t.Errorf("output has %d lines", n)
+	}
+}
+
+func gz(b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+// TestWatch drops objects into a watched folder: each version is run
+// once.
+func TestWatch(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	runs := map[string]int{}
+	w := &Watcher{Engine: e.engine, Poll: 20 * time.Millisecond, Enqueue: func(ctx context.Context, id string) error {
+		mu.Lock()
+		runs[id]++
+		mu.Unlock()
+		return e.engine.Run(ctx, id)
+	}}
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	in := filepath.Join(e.dir, "inbox")
+	os.WriteFile(filepath.Join(in, "a.csv"), testRows(t, 10), 0o600)
+	os.WriteFile(filepath.Join(in, ".b.csv.partial"), testRows(t, 10), 0o600)
+	waitRows(t, e, 10)
+	time.Sleep(10 * time.Millisecond)
+	os.WriteFile(filepath.Join(in, "a.csv"), testRows(t, 20), 0o600) // a new version
+	waitRows(t, e, 30)
+	time.Sleep(100 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(runs) != 2 {
+		t.Errorf("runs %v", runs)
+	}
+	for id, n := range runs {
+		if n != 1 {
+			t.Errorf("run %s enqueued %d times", id, n)
+		}
+	}
+}
+
+func waitRows(t *testing.T, e *env, want int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n, _, err := e.count()
+		if err == nil && n == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d rows, want %d (%v)", n, want, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

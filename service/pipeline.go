@@ -1,0 +1,173 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/perchml/perch"
+	"github.com/perchml/perch/pipeline"
+)
+
+const pipelinePrefix = "pl-"
+
+// PipelineInput defines a pipeline, with the names of its YAML or JSON
+// definition.
+type PipelineInput struct {
+	ID         string               `json:"id,omitempty"`
+	Name       string               `json:"name"`
+	Model      string               `json:"model"`
+	Source     perch.PipelineSource `json:"source"`
+	Sinks      []perch.PipelineSink `json:"sinks"`
+	DeadLetter string               `json:"dead_letter"`
+	Tags       map[string]string    `json:"tags,omitempty"`
+}
+
+// pipelineQueue is the part of a Queue that runs pipelines; jobs.Queue
+// has it.
+type pipelineQueue interface {
+	EnqueuePipelineRun(ctx context.Context, runID string) error
+}
+
+// pipelines returns the engine that runs pipelines on the service's store
+// and models.
+func (s *Service) pipelines() *pipeline.Engine {
+	return &pipeline.Engine{Store: s.store, Predictor: s.Predictor, Logger: s.log}
+}
+
+// CheckPipeline validates a pipeline's definition, its model included,
+// and returns the pipeline it would create.
+func (s *Service) CheckPipeline(ctx context.Context, in PipelineInput) (*perch.Pipeline, error) {
+	if err := checkName("pipeline", in.Name); err != nil {
+		return nil, err
+	}
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
+	p := &perch.Pipeline{
+		Meta:  perch.Meta{ID: in.ID, Name: in.Name, Status: perch.StatusCompleted, Tags: cloneTags(in.Tags)},
+		Model: in.Model, Source: in.Source, Sinks: in.Sinks, DeadLetter: in.DeadLetter,
+		State: perch.PipelineActive,
+	}
+	if p.ID == "" {
+		p.ID = newID(pipelinePrefix)
+	}
+	if err := pipeline.Check(p); err != nil {
+		return nil, err
+	}
+	m, err := s.store.GetMLModel(ctx, in.Model)
+	if perch.Code(err) == perch.ENotFound {
+		return nil, perch.Errorf(perch.EInvalid, "model %s not found", in.Model)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m.Status == perch.StatusDeleted || m.Status == perch.StatusFailed {
+		return nil, perch.Errorf(perch.EInvalid, "model %s is %s", m.ID, m.Status)
+	}
+	return p, nil
+}
+
+// CreatePipeline stores a pipeline ACTIVE: its source is watched from
+// then on, objects already there included.
+func (s *Service) CreatePipeline(ctx context.Context, in PipelineInput) (*perch.Pipeline, error) {
+	p, err := s.CheckPipeline(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.CreatePipeline(ctx, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// GetPipeline returns a pipeline.
+func (s *Service) GetPipeline(ctx context.Context, id string) (*perch.Pipeline, error) {
+	return s.store.GetPipeline(ctx, id)
+}
+
+// ListPipelines returns one page of pipelines.
+func (s *Service) ListPipelines(ctx context.Context, f perch.Filter) ([]*perch.Pipeline, string, error) {
+	return s.store.ListPipelines(ctx, f)
+}
+
+// PausePipeline stops a pipeline from starting runs; objects that land
+// meanwhile are taken when it resumes.
+func (s *Service) PausePipeline(ctx context.Context, id string) (*perch.Pipeline, error) {
+	return s.setPipelineState(ctx, id, perch.PipelinePaused)
+}
+
+// ResumePipeline makes a paused pipeline ACTIVE again.
+func (s *Service) ResumePipeline(ctx context.Context, id string) (*perch.Pipeline, error) {
+	return s.setPipelineState(ctx, id, perch.PipelineActive)
+}
+
+func (s *Service) setPipelineState(ctx context.Context, id string, st perch.PipelineState) (*perch.Pipeline, error) {
+	return s.store.UpdatePipeline(ctx, id, func(p *perch.Pipeline) error {
+		if p.Status == perch.StatusDeleted {
+			return deleted("pipeline", id)
+		}
+		p.State = st
+		return nil
+	})
+}
+
+// DeletePipeline stops a pipeline for good; it stays readable, with its
+// runs.
+func (s *Service) DeletePipeline(ctx context.Context, id string) (*perch.Pipeline, error) {
+	return s.store.UpdatePipeline(ctx, id, func(p *perch.Pipeline) error {
+		p.Status = perch.StatusDeleted
+		return nil
+	})
+}
+
+// ListPipelineRuns returns one page of a pipeline's runs. f's variable is
+// ignored: runs are listed by pipeline.
+func (s *Service) ListPipelineRuns(ctx context.Context, id string, f perch.Filter) ([]*perch.PipelineRun, string, error) {
+	if _, err := s.store.GetPipeline(ctx, id); err != nil {
+		return nil, "", err
+	}
+	f.Variable, f.Op, f.Value = "PipelineId", perch.OpEQ, id
+	return s.store.ListPipelineRuns(ctx, f)
+}
+
+// GetPipelineRun returns one run.
+func (s *Service) GetPipelineRun(ctx context.Context, id string) (*perch.PipelineRun, error) {
+	return s.store.GetPipelineRun(ctx, id)
+}
+
+// RunPipeline takes a pipeline run through; the queue calls it, at most
+// one worker at a time per run. A failure is returned, so the queue tries
+// again with backoff, until the last attempt: the run is then quarantined
+// (FAILED, with the reason) and the pipeline goes on with other objects.
+// A paused pipeline's run waits (ErrNotReady).
+func (s *Service) RunPipeline(ctx context.Context, runID string, attempt, maxAttempts int) error {
+	e := s.pipelines()
+	err := e.Run(ctx, runID)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, pipeline.ErrPaused):
+		return ErrNotReady
+	case ctx.Err() != nil:
+		return err
+	case attempt >= maxAttempts && maxAttempts > 0:
+		s.log.Warn("pipeline run quarantined", "run", runID, "attempts", attempt, "err", err)
+		return e.Fail(ctx, runID, fmt.Errorf("quarantined after %d attempts: %w", attempt, err))
+	}
+	s.log.Info("pipeline run failed; it will be tried again", "run", runID, "attempt", attempt, "err", err)
+	return err
+}
+
+// WatchPipelines watches the sources of every active pipeline and starts
+// a run for each new object version, until ctx is done. The server runs
+// it beside its queue, which must run pipeline runs (jobs.Queue does).
+func (s *Service) WatchPipelines(ctx context.Context) {
+	q, ok := s.queue.(pipelineQueue)
+	if !ok {
+		s.log.Error("pipelines: the queue does not run pipeline runs; pipelines are not watched")
+		return
+	}
+	w := &pipeline.Watcher{Engine: s.pipelines(), Enqueue: q.EnqueuePipelineRun}
+	w.Run(ctx)
+}

@@ -1,0 +1,31 @@
+package service
+
+import (
+	"context"
+
+	"github.com/perchml/perch"
+	"github.com/perchml/perch/model"
+)
+
+// Predictor returns the compiled model of a trained model, from the same
+// cache real-time predictions use, whether or not it has an endpoint:
+// pipelines and other bulk readers predict with it directly, so a record
+// costs no lookup.
+func (s *Service) Predictor(ctx context.Context, id string) (*model.Predictor, error) {
+	e, err := s.models.entry(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	st := e.state.Load()
+	if st.model.Status == perch.StatusDeleted {
+		return nil, perch.Errorf(perch.ENotFound, "model %s is deleted", id)
+	}
+	if st.compiled == nil || !st.compiled.matches(st.model) {
+		c, err := s.models.load(ctx, st.model)
+		if err != nil {
+			return nil, err
+		}
+		return c.predictor, nil
+	}
+	return st.compiled.predictor, nil
+}

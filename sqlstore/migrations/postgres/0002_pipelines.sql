@@ -1,0 +1,3 @@
+-- Pipeline runs are listed by their pipeline.
+ALTER TABLE entities ADD COLUMN pipeline_id TEXT COLLATE "C" NOT NULL DEFAULT '';
+CREATE INDEX entities_pipeline_id ON entities (kind, pipeline_id, id);
