@@ -104,26 +104,26 @@ func (s *Service) EnsureRootAWSKey(ctx context.Context, dir string) (id string, 
 }
 
 // AWSSecret returns the secret access key of a live pair, for checking a
-// signature, or access.ErrUnknownAccessKey. Pairs checked lately are
-// answered from memory.
+// signature, or access.ErrUnknownAccessKey. Pairs checked lately, known
+// or not, are answered from memory.
 func (s *Service) AWSSecret(ctx context.Context, id string) (string, error) {
 	if !access.ValidAccessKeyID(id) {
 		return "", access.ErrUnknownAccessKey
 	}
-	k := s.keys.get(id)
-	if k == nil {
+	k, ok := s.keys.lookup(id)
+	if !ok {
 		var err error
 		k, err = s.store.GetKey(ctx, id)
-		if perch.Code(err) == perch.ENotFound {
-			return "", access.ErrUnknownAccessKey
-		}
-		if err != nil {
+		switch {
+		case perch.Code(err) == perch.ENotFound, err == nil && (k.Status == perch.StatusDeleted || k.SealedSecret == ""):
+			k = nil
+		case err != nil:
 			return "", err
 		}
-		if k.Status == perch.StatusDeleted || k.SealedSecret == "" {
-			return "", access.ErrUnknownAccessKey
-		}
 		s.keys.put(id, k)
+	}
+	if k == nil {
+		return "", access.ErrUnknownAccessKey
 	}
 	sl, err := s.sealer()
 	if err != nil {

@@ -1,0 +1,235 @@
+// Package compat holds the compatibility suite: AML's own client (boto3's
+// machinelearning client) driven through AML's whole flow against a perch
+// server.
+package compat
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/perchml/perch/access"
+	"github.com/perchml/perch/examples"
+	"github.com/perchml/perch/internal/testdb"
+)
+
+// python is Debian's interpreter, which has python3-boto3.
+const python = "/usr/bin/python3"
+
+// needBoto3 skips the test when boto3 is missing, unless in CI, where it
+// must be there.
+func needBoto3(t *testing.T) {
+	t.Helper()
+	out, err := exec.Command(python, "-c", "import boto3").CombinedOutput()
+	if err == nil {
+		return
+	}
+	msg := fmt.Sprintf("no boto3 for %s (apt-get install python3-boto3): %v %s", python, err, out)
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+var (
+	buildOnce sync.Once
+	binaries  map[string]string
+	buildErr  error
+)
+
+// build builds perch and the suite's own server (the same packages, with
+// the AML protocol mounted) once per run.
+func build(t *testing.T) map[string]string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "perch-compat")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binaries = map[string]string{}
+		for name, pkg := range map[string]string{"perch": "../cmd/perch", "server": "./internal/server"} {
+			bin := filepath.Join(dir, name)
+			if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+				if name == "perch" {
+					continue // the suite's server stands in
+				}
+				buildErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+				return
+			}
+			binaries[name] = bin
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binaries
+}
+
+// process is a server running as a child process.
+type process struct {
+	cmd    *exec.Cmd
+	url    string
+	stderr *bytes.Buffer
+	mu     sync.Mutex
+}
+
+func (p *process) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.Write(b)
+}
+
+func (p *process) log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.String()
+}
+
+func (p *process) stop() {
+	if p.cmd.ProcessState == nil {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { p.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			p.cmd.Process.Kill()
+			<-done
+		}
+	}
+}
+
+// start runs a server binary on dataDir and waits until it serves.
+func start(t *testing.T, bin, dataDir, database string) *process {
+	t.Helper()
+	args := []string{"--data-dir", dataDir, "--listen", "127.0.0.1:0"}
+	if filepath.Base(bin) == "perch" {
+		args = append([]string{"serve", "--log-level", "warn"}, args...)
+	}
+	if database != "" {
+		args = append(args, "--database", database)
+	}
+	p := &process{cmd: exec.Command(bin, args...), stderr: &bytes.Buffer{}}
+	p.cmd.Stderr = p
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.stop)
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "perch is serving on "); ok {
+				urls <- strings.Fields(u)[0]
+			}
+		}
+		close(urls)
+	}()
+	select {
+	case u, ok := <-urls:
+		if !ok {
+			t.Fatalf("%s exited: %s", bin, p.log())
+		}
+		p.url = u
+	case <-time.After(60 * time.Second):
+		t.Fatalf("%s did not start: %s", bin, p.log())
+	}
+	return p
+}
+
+// server starts perch serve on dataDir if it serves the AML protocol (its
+// data directory then holds the root access key pair), and the suite's
+// server otherwise.
+func server(t *testing.T, dataDir, database string) *process {
+	t.Helper()
+	bins := build(t)
+	if bin, ok := bins["perch"]; ok {
+		p := start(t, bin, dataDir, database)
+		if _, err := os.Stat(filepath.Join(dataDir, access.RootAWSCredentialsFile)); err == nil {
+			return p
+		}
+		p.stop()
+		t.Log("perch serve does not mount the AML protocol; using the suite's server")
+	}
+	return start(t, bins["server"], dataDir, database)
+}
+
+// TestBoto3 runs aml_flow.py, boto3's machinelearning client through AML's
+// whole flow on the Adult data, against a server on SQLite and on
+// PostgreSQL.
+func TestBoto3(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server and boto3; not in -short")
+	}
+	needBoto3(t)
+	testdb.Each(t, func(t *testing.T, dsn string) {
+		database := ""
+		if strings.HasPrefix(dsn, "postgres") {
+			database = dsn
+		}
+		dataDir := t.TempDir()
+		putAdult(t, filepath.Join(dataDir, "objects", "bucket", "adult", "train.csv"))
+		p := server(t, dataDir, database)
+
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, python, "aml_flow.py")
+		cmd.Env = append(os.Environ(),
+			"PERCH_URL="+p.url,
+			"PERCH_OBJECTS="+filepath.Join(dataDir, "objects"),
+			"PERCH_MAX_PASSES=5",
+			"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dataDir, access.RootAWSCredentialsFile),
+			"AWS_CONFIG_FILE=/dev/null",
+			"AWS_PROFILE=default",
+			"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=",
+			"AWS_EC2_METADATA_DISABLED=true",
+		)
+		out, err := cmd.CombinedOutput()
+		t.Logf("aml_flow.py:\n%s", out)
+		if err != nil {
+			t.Fatalf("aml_flow.py: %v\nserver log:\n%s", err, p.log())
+		}
+	})
+}
+
+// putAdult writes the Adult training file, unzipped, at path.
+func putAdult(t *testing.T, path string) {
+	t.Helper()
+	gz, err := examples.FS.ReadFile("adult/train.csv.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(f, z); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
