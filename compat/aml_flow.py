@@ -6,7 +6,8 @@ Run by compat_test.go with:
   PERCH_OBJECTS                the server's objects folder, where
                                s3://bucket/key is bucket/key
   PERCH_MAX_PASSES             sgd.maxPasses for the model
-The Adult training file is at s3://bucket/adult/train.csv.
+The Adult training file is at s3://bucket/adult/train.csv, the wine
+quality file at s3://bucket/wine/wine.csv.
 """
 
 import datetime
@@ -194,6 +195,80 @@ def batch():
     assert evald["Status"] == "COMPLETED"
 
 
+WINE_COLUMNS = ["fixed_acidity", "volatile_acidity", "citric_acid", "residual_sugar", "chlorides",
+                "free_sulfur_dioxide", "total_sulfur_dioxide", "density", "pH", "sulphates", "alcohol"]
+WINE_ROWS = 6497
+
+
+def wine_schema(quality_type):
+    attrs = [{"attributeName": n, "attributeType": "NUMERIC"} for n in WINE_COLUMNS]
+    attrs += [{"attributeName": "color", "attributeType": "CATEGORICAL"},
+              {"attributeName": "quality", "attributeType": quality_type}]
+    return json.dumps({"version": "1.0", "targetAttributeName": "quality", "dataFormat": "CSV",
+                       "dataFileContainsHeader": True, "attributes": attrs, "excludedAttributeNames": []})
+
+
+def wine():
+    step("MULTICLASS (quality as a category) and REGRESSION on wine quality")
+    params = {"sgd.maxPasses": PASSES}
+    for typ, qtype in [("MULTICLASS", "CATEGORICAL"), ("REGRESSION", "NUMERIC")]:
+        name = "wine-" + typ.lower()
+        ml.create_data_source_from_s3(DataSourceId="ds-" + name, DataSourceName="ds-" + name, ComputeStatistics=True,
+                                      DataSpec={"DataLocationS3": "s3://bucket/wine/wine.csv", "DataSchema": wine_schema(qtype)})
+        ml.create_ml_model(MLModelId="ml-" + name, MLModelName="ml-" + name, MLModelType=typ,
+                           TrainingDataSourceId="ds-" + name, Parameters=params)
+        ml.create_evaluation(EvaluationId="ev-" + name, EvaluationName="ev-" + name, MLModelId="ml-" + name,
+                             EvaluationDataSourceId="ds-" + name)
+    ml.get_waiter("data_source_available").wait(FilterVariable="Name", Prefix="ds-wine-", WaiterConfig=FAST)
+    ml.get_waiter("ml_model_available").wait(FilterVariable="Name", Prefix="ml-wine-", WaiterConfig=FAST)
+    ml.get_waiter("evaluation_available").wait(FilterVariable="Name", Prefix="ev-wine-", WaiterConfig=FAST)
+    f1 = float(ml.get_evaluation(EvaluationId="ev-wine-multiclass")["PerformanceMetrics"]["Properties"]["MulticlassAvgFScore"])
+    rmse = float(ml.get_evaluation(EvaluationId="ev-wine-regression")["PerformanceMetrics"]["Properties"]["RegressionRMSE"])
+    print("MulticlassAvgFScore", f1, "RegressionRMSE", rmse)
+    assert 0 < f1 <= 1 and 0 < rmse < 1.5, (f1, rmse)
+    record = dict(zip(WINE_COLUMNS + ["color"],
+                      "7.4,0.7,0,1.9,0.076,11,34,0.9978,3.51,0.56,9.4,red".split(",")))
+    for name in ("wine-multiclass", "wine-regression"):
+        ml.create_realtime_endpoint(MLModelId="ml-" + name)
+    url = ml.get_ml_model(MLModelId="ml-wine-multiclass")["EndpointInfo"]["EndpointUrl"]
+    p = ml.predict(MLModelId="ml-wine-multiclass", Record=record, PredictEndpoint=url)["Prediction"]
+    print("multiclass", p)
+    assert p["details"] == {"PredictiveModelType": "MULTICLASS", "Algorithm": "SGD"}, p
+    scores = p["predictedScores"]
+    assert set(scores) == {"3", "4", "5", "6", "7", "8", "9"} and abs(sum(scores.values()) - 1) < 1e-4, scores
+    assert p["predictedLabel"] == max(scores, key=scores.get) and "predictedValue" not in p, p
+    p = ml.predict(MLModelId="ml-wine-regression", Record=record, PredictEndpoint=url)["Prediction"]
+    print("regression", p)
+    assert p["details"] == {"PredictiveModelType": "REGRESSION", "Algorithm": "SGD"}, p
+    assert 3 <= p["predictedValue"] <= 9 and "predictedLabel" not in p and not p.get("predictedScores"), p
+
+
+def cross_validation():
+    step("4-fold cross-validation over one file with complement")
+    for k in range(4):
+        fold = {"percentBegin": 25 * k, "percentEnd": 25 * (k + 1)}
+        spec = {"DataLocationS3": "s3://bucket/wine/wine.csv", "DataSchema": wine_schema("NUMERIC")}
+        ml.create_data_source_from_s3(DataSourceId="ds-cv-train-%d" % k, DataSourceName="ds-cv-train-%d" % k,
+                                      ComputeStatistics=True,
+                                      DataSpec=dict(spec, DataRearrangement=json.dumps({"splitting": dict(fold, complement="true")})))
+        ml.create_data_source_from_s3(DataSourceId="ds-cv-eval-%d" % k, DataSourceName="ds-cv-eval-%d" % k,
+                                      DataSpec=dict(spec, DataRearrangement=json.dumps({"splitting": fold})))
+        ml.create_ml_model(MLModelId="ml-cv-%d" % k, MLModelName="ml-cv-%d" % k, MLModelType="REGRESSION",
+                           TrainingDataSourceId="ds-cv-train-%d" % k, Parameters={"sgd.maxPasses": PASSES})
+        ml.create_evaluation(EvaluationId="ev-cv-%d" % k, EvaluationName="ev-cv-%d" % k, MLModelId="ml-cv-%d" % k,
+                             EvaluationDataSourceId="ds-cv-eval-%d" % k)
+        # A batch prediction counts the records of the evaluation fold.
+        ml.create_batch_prediction(BatchPredictionId="bp-cv-%d" % k, BatchPredictionName="bp-cv-%d" % k,
+                                   MLModelId="ml-cv-%d" % k, BatchPredictionDataSourceId="ds-cv-eval-%d" % k,
+                                   OutputUri="s3://bucket/cv/%d/" % k)
+    ml.get_waiter("evaluation_available").wait(FilterVariable="Name", Prefix="ev-cv-", WaiterConfig=FAST)
+    ml.get_waiter("batch_prediction_available").wait(FilterVariable="Name", Prefix="bp-cv-", WaiterConfig=FAST)
+    counts = [ml.get_batch_prediction(BatchPredictionId="bp-cv-%d" % k)["TotalRecordCount"] for k in range(4)]
+    rmses = [float(ml.get_evaluation(EvaluationId="ev-cv-%d" % k)["PerformanceMetrics"]["Properties"]["RegressionRMSE"]) for k in range(4)]
+    print("folds", counts, "RegressionRMSE", rmses)
+    assert sum(counts) == WINE_ROWS and all(abs(c - WINE_ROWS / 4) <= 1 for c in counts), counts
+
+
 def paging():
     step("paginators with PageSize")
     for op, key in [("describe_data_sources", "DataSourceId"), ("describe_ml_models", "MLModelId"),
@@ -318,6 +393,8 @@ def main():
     evaluation()
     realtime()
     batch()
+    wine()
+    cross_validation()
     paging()
     tags()
     deletes()

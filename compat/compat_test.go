@@ -171,7 +171,8 @@ func server(t *testing.T, dataDir, database string) *process {
 }
 
 // TestBoto3 runs aml_flow.py, boto3's machinelearning client through AML's
-// whole flow on the Adult data, against a server on SQLite and on
+// whole flow on the Adult data (and MULTICLASS, REGRESSION and a 4-fold
+// cross-validation on wine quality), against a server on SQLite and on
 // PostgreSQL.
 func TestBoto3(t *testing.T) {
 	if testing.Short() {
@@ -184,7 +185,8 @@ func TestBoto3(t *testing.T) {
 			database = dsn
 		}
 		dataDir := t.TempDir()
-		putAdult(t, filepath.Join(dataDir, "objects", "bucket", "adult", "train.csv"))
+		put(t, "adult/train.csv.gz", filepath.Join(dataDir, "objects", "bucket", "adult", "train.csv"))
+		put(t, "wine-quality/wine.csv.gz", filepath.Join(dataDir, "objects", "bucket", "wine", "wine.csv"))
 		p := server(t, dataDir, database)
 
 		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -208,10 +210,10 @@ func TestBoto3(t *testing.T) {
 	})
 }
 
-// putAdult writes the Adult training file, unzipped, at path.
-func putAdult(t *testing.T, path string) {
+// put writes an example file, unzipped, at path.
+func put(t *testing.T, example, path string) {
 	t.Helper()
-	gz, err := examples.FS.ReadFile("adult/train.csv.gz")
+	gz, err := examples.FS.ReadFile(example)
 	if err != nil {
 		t.Fatal(err)
 	}
