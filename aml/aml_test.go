@@ -50,7 +50,7 @@ type server struct {
 	now             time.Time // signing time; zero means the present
 }
 
-func newServer(t *testing.T, dsn string) *server {
+func newServer(t testing.TB, dsn string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
@@ -92,7 +92,7 @@ func newServer(t *testing.T, dsn string) *server {
 
 // call sends one operation, signed, and decodes the answer into out (nil
 // to drop it). It returns the __type of an error answer.
-func (s *server) call(t *testing.T, op string, in any, out any) (string, string) {
+func (s *server) call(t testing.TB, op string, in any, out any) (string, string) {
 	t.Helper()
 	body, _ := json.Marshal(in)
 	r, _ := http.NewRequest("POST", s.url+"/", bytes.NewReader(body))
@@ -106,7 +106,7 @@ func (s *server) call(t *testing.T, op string, in any, out any) (string, string)
 	return s.do(t, r, out)
 }
 
-func (s *server) do(t *testing.T, r *http.Request, out any) (string, string) {
+func (s *server) do(t testing.TB, r *http.Request, out any) (string, string) {
 	t.Helper()
 	resp, err := http.DefaultClient.Do(r)
 	if err != nil {
@@ -143,7 +143,7 @@ func (s *server) do(t *testing.T, r *http.Request, out any) (string, string) {
 }
 
 // must calls op and fails the test on an error answer.
-func (s *server) must(t *testing.T, op string, in any, out any) {
+func (s *server) must(t testing.TB, op string, in any, out any) {
 	t.Helper()
 	if typ, msg := s.call(t, op, in, out); typ != "" {
 		t.Fatalf("%s: %s: %s", op, typ, msg)
@@ -151,7 +151,7 @@ func (s *server) must(t *testing.T, op string, in any, out any) {
 }
 
 // wantError calls op and checks the error type it answers.
-func (s *server) wantError(t *testing.T, typ, contains, op string, in any) {
+func (s *server) wantError(t testing.TB, typ, contains, op string, in any) {
 	t.Helper()
 	got, msg := s.call(t, op, in, nil)
 	if got != typ || !strings.Contains(msg, contains) {
@@ -160,7 +160,7 @@ func (s *server) wantError(t *testing.T, typ, contains, op string, in any) {
 }
 
 // put writes an object at s3://bucket/key, as the folder store maps it.
-func (s *server) put(t *testing.T, s3url string, data []byte) {
+func (s *server) put(t testing.TB, s3url string, data []byte) {
 	t.Helper()
 	p := filepath.Join(s.dir, "objects", filepath.FromSlash(strings.TrimPrefix(s3url, "s3://")))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -173,7 +173,7 @@ func (s *server) put(t *testing.T, s3url string, data []byte) {
 
 // wait polls a Describe operation as boto3's waiters do, until every
 // result is COMPLETED.
-func (s *server) wait(t *testing.T, op, variable, value string) {
+func (s *server) wait(t testing.TB, op, variable, value string) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
