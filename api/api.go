@@ -142,6 +142,7 @@ func (a *api) routes() []*route {
 		{op: "listKeys", method: "GET", pattern: "/v1/keys", handler: a.listKeys, root: true},
 		{op: "deleteKey", method: "DELETE", pattern: "/v1/keys/{id}", handler: a.deleteKey, root: true},
 	}
+	rs = append(rs, a.pipelineRoutes()...)
 	// Tags are alike for every kind; each kind has its own paths, since a
 	// {resource} wildcard would overlap /v1/objects/{key...}.
 	for _, k := range []struct{ path, name string }{

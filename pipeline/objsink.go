@@ -23,13 +23,11 @@ import (
 type objectSink struct {
 	bucket *objects.Bucket
 	key    string
-	jsonl  bool
-	layout *Layout
+	enc    *encoder
 	pw     *io.PipeWriter
 	w      *bufio.Writer
 	done   chan error
 	buf    []byte
-	vals   []any
 }
 
 var errAborted = errors.New("pipeline: output abandoned")
@@ -69,12 +67,12 @@ func openObjectSink(ctx context.Context, def *perch.ObjectSink, l *Layout, key s
 	if format == "" {
 		format = "csv"
 	}
-	s := &objectSink{bucket: b, key: key, jsonl: format == "jsonl", layout: l, done: make(chan error, 1)}
+	s := &objectSink{bucket: b, key: key, enc: &encoder{jsonl: format == "jsonl", layout: l}, done: make(chan error, 1)}
 	pr, pw := io.Pipe()
 	s.pw = pw
 	s.w = bufio.NewWriterSize(pw, 256<<10)
 	ctype := "text/csv"
-	if s.jsonl {
+	if s.enc.jsonl {
 		ctype = "application/x-ndjson"
 	}
 	go func() {
@@ -82,17 +80,7 @@ func openObjectSink(ctx context.Context, def *perch.ObjectSink, l *Layout, key s
 		pr.CloseWithError(err)
 		s.done <- err
 	}()
-	if !s.jsonl {
-		s.buf = s.buf[:0]
-		for i, c := range append(append([]string{"source_row", "source_line"}, l.Attributes...), l.Predicted...) {
-			if i > 0 {
-				s.buf = append(s.buf, ',')
-			}
-			s.buf = appendCSV(s.buf, c)
-		}
-		s.buf = append(s.buf, '\n')
-		s.w.Write(s.buf)
-	}
+	s.w.Write(s.enc.header(nil))
 	return s, nil
 }
 
@@ -100,51 +88,73 @@ func (s *objectSink) whole() bool { return true }
 
 func (s *objectSink) write(_ context.Context, rs []Result) error {
 	for i := range rs {
-		r := &rs[i]
-		b := s.buf[:0]
-		if s.jsonl {
-			b = append(b, `{"source_row":`...)
-			b = strconv.AppendInt(b, r.Row, 10)
-			b = append(b, `,"source_line":`...)
-			b = strconv.AppendInt(b, int64(r.Line), 10)
-			b = append(b, `,"record":{`...)
-			first := true
-			for j, f := range r.Fields {
-				if f == "" {
-					continue
-				}
-				if !first {
-					b = append(b, ',')
-				}
-				first = false
-				b = perch.AppendJSONString(b, s.layout.Attributes[j])
-				b = append(b, ':')
-				b = perch.AppendJSONString(b, f)
-			}
-			b = append(b, `},"prediction":`...)
-			b = r.Prediction.AppendJSON(b)
-			b = append(b, "}\n"...)
-		} else {
-			b = strconv.AppendInt(b, r.Row, 10)
-			b = append(b, ',')
-			b = strconv.AppendInt(b, int64(r.Line), 10)
-			for _, f := range r.Fields {
-				b = append(b, ',')
-				b = appendCSV(b, f)
-			}
-			s.vals = s.layout.predicted(&r.Prediction, s.vals[:0])
-			for _, v := range s.vals {
-				b = append(b, ',')
-				b = appendCSV(b, text(v))
-			}
-			b = append(b, '\n')
-		}
-		s.buf = b
-		if _, err := s.w.Write(b); err != nil {
+		s.buf = s.enc.row(s.buf[:0], &rs[i])
+		if _, err := s.w.Write(s.buf); err != nil {
 			return fmt.Errorf("objects sink: %w", err)
 		}
 	}
 	return nil
+}
+
+// encoder writes results as an output object's lines.
+type encoder struct {
+	jsonl  bool
+	layout *Layout
+	vals   []any
+}
+
+// header returns the CSV header line; JSON Lines have none.
+func (e *encoder) header(b []byte) []byte {
+	if e.jsonl {
+		return b
+	}
+	for i, c := range append(append([]string{"source_row", "source_line"}, e.layout.Attributes...), e.layout.Predicted...) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendCSV(b, c)
+	}
+	return append(b, '\n')
+}
+
+// row appends the line of one result.
+func (e *encoder) row(b []byte, r *Result) []byte {
+	if e.jsonl {
+		b = append(b, `{"source_row":`...)
+		b = strconv.AppendInt(b, r.Row, 10)
+		b = append(b, `,"source_line":`...)
+		b = strconv.AppendInt(b, int64(r.Line), 10)
+		b = append(b, `,"record":{`...)
+		first := true
+		for j, f := range r.Fields {
+			if f == "" {
+				continue
+			}
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = perch.AppendJSONString(b, e.layout.Attributes[j])
+			b = append(b, ':')
+			b = perch.AppendJSONString(b, f)
+		}
+		b = append(b, `},"prediction":`...)
+		b = r.Prediction.AppendJSON(b)
+		return append(b, "}\n"...)
+	}
+	b = strconv.AppendInt(b, r.Row, 10)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, int64(r.Line), 10)
+	for _, f := range r.Fields {
+		b = append(b, ',')
+		b = appendCSV(b, f)
+	}
+	e.vals = e.layout.predicted(&r.Prediction, e.vals[:0])
+	for _, v := range e.vals {
+		b = append(b, ',')
+		b = appendCSV(b, text(v))
+	}
+	return append(b, '\n')
 }
 
 // finish completes the object.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/perchml/perch"
 	"github.com/perchml/perch/pipeline"
@@ -170,4 +171,20 @@ func (s *Service) WatchPipelines(ctx context.Context) {
 	}
 	w := &pipeline.Watcher{Engine: s.pipelines(), Enqueue: q.EnqueuePipelineRun}
 	w.Run(ctx)
+}
+
+// TestPipeline runs a pipeline on r, read as the object key would be,
+// and returns what its sinks would get, writing nothing.
+func (s *Service) TestPipeline(ctx context.Context, id, key string, r io.Reader) (*pipeline.Preview, error) {
+	p, err := s.store.GetPipeline(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if p.Status == perch.StatusDeleted {
+		return nil, deleted("pipeline", id)
+	}
+	if key == "" {
+		key = "test.csv"
+	}
+	return s.pipelines().Preview(ctx, p, key, r)
 }
