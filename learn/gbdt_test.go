@@ -2,10 +2,15 @@ package learn
 
 import (
 	"bytes"
+	"runtime"
+	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/perchml/perch"
+	"github.com/perchml/perch/data"
 	"github.com/perchml/perch/model"
+	"github.com/perchml/perch/recipe"
 )
 
 var gbdtParams = map[string]string{"algorithm": "gbdt"}
@@ -25,25 +30,31 @@ func TestAdultGBDT(t *testing.T) {
 	}
 }
 
-// XGBoost on the same split: RMSE 0.642, macro-F1 0.390.
-func TestWineGBDT(t *testing.T) {
+// wineData loads wine quality's first 70% to train and last 30% to test,
+// with quality NUMERIC or, for MULTICLASS, CATEGORICAL.
+func wineData(tb testing.TB, multiclass bool) (train, test *data.Table) {
 	const first70 = `{"splitting":{"percentBegin":0,"percentEnd":70}}`
 	const last30 = `{"splitting":{"percentBegin":0,"percentEnd":70,"complement":"true"}}`
-	s := infer(t, "wine-quality/wine.csv", "quality")
-	train := load(t, "wine-quality/wine.csv", s, first70)
-	test := load(t, "wine-quality/wine.csv", s, last30)
+	s := infer(tb, "wine-quality/wine.csv", "quality")
+	if multiclass {
+		mc := *s
+		mc.Attributes = append([]perch.Attribute(nil), s.Attributes...)
+		mc.Attributes[mc.Target()].Type = perch.Categorical
+		s = &mc
+	}
+	return load(tb, "wine-quality/wine.csv", s, first70), load(tb, "wine-quality/wine.csv", s, last30)
+}
+
+// XGBoost on the same split: RMSE 0.642, macro-F1 0.390.
+func TestWineGBDT(t *testing.T) {
+	train, test := wineData(t, false)
 	_, ev := trainEval(t, train, test, Options{Type: perch.RegressionModel, Params: gbdtParams})
 	rmse := metric(t, ev, "RegressionRMSE")
 	t.Logf("wine gbdt RegressionRMSE %.4f", rmse)
 	if rmse > 0.642 {
 		t.Errorf("RegressionRMSE %.4f, want ≤ 0.642", rmse)
 	}
-
-	mc := *s
-	mc.Attributes = append([]perch.Attribute(nil), s.Attributes...)
-	mc.Attributes[mc.Target()].Type = perch.Categorical
-	train = load(t, "wine-quality/wine.csv", &mc, first70)
-	test = load(t, "wine-quality/wine.csv", &mc, last30)
+	train, test = wineData(t, true)
 	_, ev = trainEval(t, train, test, Options{Type: perch.MulticlassModel, Params: gbdtParams})
 	f1 := metric(t, ev, "MulticlassAvgFScore")
 	t.Logf("wine gbdt MulticlassAvgFScore %.4f", f1)
@@ -81,4 +92,125 @@ func TestGBDTSameSeedSameBytes(t *testing.T) {
 	if !bytes.Equal(a, again) {
 		t.Fatal("decode then encode changed the file")
 	}
+}
+
+func TestGBDTErrors(t *testing.T) {
+	s, train, _ := adultData(t)
+	constant := &data.Table{Schema: s}
+	for _, r := range train.Rows[:500] {
+		if r[s.Target()] == "<=50K" {
+			constant.Rows = append(constant.Rows, r)
+		}
+	}
+	wine := infer(t, "wine-quality/wine.csv", "quality")
+	flat := load(t, "wine-quality/wine.csv", wine, `{"splitting":{"percentBegin":0,"percentEnd":5}}`)
+	q := flat.Schema.Target()
+	for _, r := range flat.Rows {
+		r[q] = "6"
+	}
+	rc, err := recipe.Parse([]byte(`{"outputs":["ALL_INPUTS"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		t    *data.Table
+		opt  Options
+		want string
+	}{
+		{"single row", &data.Table{Schema: s, Rows: train.Rows[:1]}, Options{Type: perch.BinaryModel, Params: gbdtParams},
+			"gbdt needs at least 2 training rows, found 1"},
+		{"constant class", constant, Options{Type: perch.BinaryModel, Params: gbdtParams},
+			`target "income" has the same class in all ` + strconv.Itoa(len(constant.Rows)) + ` training rows: there is nothing to learn`},
+		{"constant value", flat, Options{Type: perch.RegressionModel, Params: gbdtParams},
+			`target "quality" has the same value in all ` + strconv.Itoa(len(flat.Rows)) + ` training rows: there is nothing to learn`},
+		{"recipe", train, Options{Type: perch.BinaryModel, Params: gbdtParams, Recipe: rc},
+			"a recipe applies to algorithm sgd: gbdt learns from the schema's attributes as they are"},
+		{"sgd parameter", train, Options{Type: perch.BinaryModel, Params: map[string]string{"algorithm": "gbdt", "sgd.maxPasses": "3"}},
+			"parameter sgd.maxPasses: applies to algorithm sgd, not gbdt"},
+	} {
+		_, err := Train(c.t, c.opt)
+		if err == nil || err.Error() != c.want || perch.Code(err) != perch.EInvalid {
+			t.Errorf("%s: got %v, want %q (Invalid)", c.name, err, c.want)
+		}
+	}
+}
+
+// BenchmarkTrainAdultGBDT measures training with the default gbdt
+// parameters from records in memory (binning included), the span
+// XGBoost's fit covers from a DataFrame of category codes.
+func BenchmarkTrainAdultGBDT(b *testing.B) {
+	_, train, _ := adultData(b)
+	for b.Loop() {
+		if _, err := Train(train, Options{Type: perch.BinaryModel, Params: gbdtParams}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkTrainWineGBDT measures REGRESSION and MULTICLASS training on
+// wine's first 70%.
+func BenchmarkTrainWineGBDT(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		typ  perch.ModelType
+	}{{"regression", perch.RegressionModel}, {"multiclass", perch.MulticlassModel}} {
+		train, _ := wineData(b, c.typ == perch.MulticlassModel)
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Train(train, Options{Type: c.typ, Params: gbdtParams}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func adultGBDT(b *testing.B) *model.Predictor {
+	_, train, _ := adultData(b)
+	m, err := Train(train, Options{Type: perch.BinaryModel, Params: gbdtParams})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := model.Compile(m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+// BenchmarkPredictAdultGBDT measures one-record prediction of the
+// founding record with the default gbdt model.
+func BenchmarkPredictAdultGBDT(b *testing.B) {
+	p := adultGBDT(b)
+	rec := []string{"22", "Local-gov", "108435", "Masters", "14", "Married-civ-spouse", "Prof-specialty", "Husband", "White", "Male", "0", "0", "80", "United-States", ""}
+	var out perch.Prediction
+	p.Predict(rec, &out)
+	b.ReportAllocs()
+	for b.Loop() {
+		p.Predict(rec, &out)
+	}
+}
+
+// BenchmarkPredictBatchAdultGBDT measures scoring Adult's test rows held
+// in memory, on every core, ScoreRows walking blocks of rows per tree.
+func BenchmarkPredictBatchAdultGBDT(b *testing.B) {
+	p := adultGBDT(b)
+	_, _, test := adultData(b)
+	rows := test.Rows
+	workers := runtime.GOMAXPROCS(0)
+	b.ReportAllocs()
+	for b.Loop() {
+		var wg sync.WaitGroup
+		per := (len(rows) + workers - 1) / workers
+		for w := range workers {
+			part := rows[min(len(rows), w*per):min(len(rows), (w+1)*per)]
+			wg.Go(func() {
+				scores := make([]float64, len(part))
+				p.ScoreRows(part, scores)
+			})
+		}
+		wg.Wait()
+	}
+	b.ReportMetric(float64(len(rows))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }

@@ -103,7 +103,7 @@ func (m *Model) Check(width int) error {
 		return bad("importance does not match the features")
 	}
 	for _, f := range m.Features {
-		if f.Column < 0 || f.Column >= width || f.bins() > 256 {
+		if f.Column < 0 || f.Column >= width || f.bins() > 256 || len(m.Features) > math.MaxUint16 {
 			return bad("feature " + f.Name + " is out of range")
 		}
 		switch f.Type {
@@ -152,47 +152,82 @@ func (m *Model) Check(width int) error {
 	return nil
 }
 
-// node is a compiled split or leaf: 16 bytes, so that a walk stays in cache.
+// node is a compiled split or leaf, 16 bytes. A split's right child
+// follows its left one and a leaf steps to itself, so that a walk is
+// arithmetic without a branch the processor would mispredict, and several
+// walks can go on at once. A categorical split on at most 64 bins holds
+// its set in bits, so a step reads the node and the record's bin, no more.
 type node struct {
-	feat  int32 // -1: a leaf
-	thr   int32 // numeric: last bin going left; categorical: first word of its set
-	left  int32 // leaf: index into values
-	right int32
+	bits uint64 // categorical splits: the bins going right; wide ones: the first word in sets
+	next int32  // a split's left child; a leaf itself
+	feat uint16
+	thr  uint8 // numeric splits: bin-(kind&missRight) < thr goes left, in uint8 arithmetic
+	kind uint8 // missRight, wide and leaf flags
 }
+
+const (
+	missRight = 1 // a numeric split sending missing values (bin 0) right
+	wide      = 2 // a categorical split on more than 64 bins
+	leafNode  = 4
+)
 
 // Compiled is a Model prepared for prediction. It is read-only and safe
 // for concurrent use.
 type Compiled struct {
-	m       *Model
-	nodes   []node
-	defLeft []bool
-	cat     []bool // per feature
-	roots   []int32
-	values  []float64
-	lookup  []map[string]uint8 // per categorical feature: value → bin
-	parse   []func(string) (float64, bool)
+	m      *Model
+	nodes  []node
+	sets   []uint64  // the wide categorical splits' sets of bins going right
+	values []float64 // per node: a leaf's value
+	roots  []int32
+	lookup []map[string]uint8 // per categorical feature: value → bin
 }
 
-// Compile prepares m for prediction.
+// Compile prepares m, which must have passed Check, for prediction.
 func Compile(m *Model) *Compiled {
-	c := &Compiled{m: m, roots: m.Roots, defLeft: m.DefaultLeft}
-	c.nodes = make([]node, len(m.Feature))
-	for i, f := range m.Feature {
-		nd := node{feat: f, thr: m.Threshold[i], left: m.Left[i], right: m.Right[i]}
-		if f < 0 {
-			nd.left = int32(len(c.values))
-			c.values = append(c.values, m.Value[i])
-		} else if m.Features[f].categorical() {
-			nd.thr = m.Threshold[i] * setWords
-		}
-		c.nodes[i] = nd
+	c := &Compiled{m: m, nodes: make([]node, 0, len(m.Feature)), values: make([]float64, 0, len(m.Feature))}
+	c.sets = make([]uint64, len(m.Sets))
+	for i, w := range m.Sets {
+		c.sets[i] = ^w
 	}
-	c.cat = make([]bool, len(m.Features))
+	// Lay each tree out again, breadth first, children side by side.
+	var queue, at []int32 // nodes to place, and where
+	for _, root := range m.Roots {
+		c.roots = append(c.roots, int32(len(c.nodes)))
+		queue, at = append(queue[:0], root), append(at[:0], int32(len(c.nodes)))
+		c.nodes = append(c.nodes, node{})
+		c.values = append(c.values, 0)
+		for q := 0; q < len(queue); q++ {
+			i, to := queue[q], at[q]
+			f := m.Feature[i]
+			if f < 0 {
+				// Bins are at most 254, so b-0 < 255 always goes "left".
+				c.nodes[to] = node{kind: leafNode, thr: 255, next: to}
+				c.values[to] = m.Value[i]
+				continue
+			}
+			nd := node{feat: uint16(f), next: int32(len(c.nodes))}
+			switch t := m.Threshold[i]; {
+			case m.Features[f].categorical() && m.Features[f].bins() <= 64:
+				// b-0 < 255 never goes right: the bits decide.
+				nd.thr, nd.bits = 255, ^m.Sets[t*setWords]
+			case m.Features[f].categorical():
+				nd.kind, nd.thr, nd.bits = wide, 255, uint64(t*setWords)
+			case m.DefaultLeft[i]:
+				nd.thr = uint8(t + 1) // b < t+1: bins 0..t go left
+			default:
+				nd.kind, nd.thr = missRight, uint8(t) // b-1 < t: bins 1..t go left; 0 wraps to 255
+			}
+			c.nodes[to] = nd
+			queue = append(queue, m.Left[i], m.Right[i])
+			at = append(at, int32(len(c.nodes)), int32(len(c.nodes)+1))
+			c.nodes = append(c.nodes, node{}, node{})
+			c.values = append(c.values, 0, 0)
+		}
+	}
 	c.lookup = make([]map[string]uint8, len(m.Features))
 	for i := range m.Features {
 		f := &m.Features[i]
-		c.cat[i] = f.categorical()
-		if c.cat[i] {
+		if f.categorical() {
 			c.lookup[i] = make(map[string]uint8, len(f.Categories))
 			for j, v := range f.Categories {
 				c.lookup[i][v] = uint8(j + 2)
@@ -254,54 +289,102 @@ func binValue(f *Feature, lookup map[string]uint8, v string) uint8 {
 	}
 }
 
-// leaf returns the leaf of tree root that bins reach.
-func (c *Compiled) leaf(root int32, bins []uint8) int32 {
-	nodes := c.nodes
-	i := root
+// step returns the child of split nd that a record with these bins goes
+// to; a leaf returns itself. It must stay small enough to be inlined: a
+// call would cost more than the step.
+func (c *Compiled) step(nd *node, bins []uint8) int32 {
+	b := bins[nd.feat]
+	bits := nd.bits
+	if nd.kind&wide != 0 {
+		bits = c.sets[bits+uint64(b>>6)]
+	}
+	var ge int32
+	if b-nd.kind&missRight >= nd.thr {
+		ge = 1
+	}
+	return nd.next + (int32(bits>>(b&63)&1) | ge)
+}
+
+// walk returns the leaf of the tree at root that a record reaches.
+func (c *Compiled) walk(i int32, bins []uint8) int32 {
 	for {
-		nd := &nodes[i]
-		if nd.feat < 0 {
-			return nd.left
+		nd := &c.nodes[i]
+		if nd.kind&leafNode != 0 {
+			return i
 		}
-		b := bins[nd.feat]
-		var left bool
-		switch {
-		case c.cat[nd.feat]:
-			left = c.m.Sets[nd.thr+int32(b>>6)]&(1<<(b&63)) != 0
-		case b == 0:
-			left = c.defLeft[i]
-		default:
-			left = int32(b) <= nd.thr
+		i = c.step(nd, bins)
+	}
+}
+
+// walk4 walks a record through four trees at once: each walk waits on its
+// memory reads, and four of them wait together.
+func (c *Compiled) walk4(i0, i1, i2, i3 int32, bins []uint8) (int32, int32, int32, int32) {
+	nodes := c.nodes
+	for {
+		n0, n1, n2, n3 := &nodes[i0], &nodes[i1], &nodes[i2], &nodes[i3]
+		if n0.kind&n1.kind&n2.kind&n3.kind&leafNode != 0 {
+			return i0, i1, i2, i3
 		}
-		if left {
-			i = nd.left
-		} else {
-			i = nd.right
+		i0, i1, i2, i3 = c.step(n0, bins), c.step(n1, bins), c.step(n2, bins), c.step(n3, bins)
+	}
+}
+
+// walkRows4 walks four records through one tree at once.
+func (c *Compiled) walkRows4(root int32, b0, b1, b2, b3 []uint8) (int32, int32, int32, int32) {
+	nodes := c.nodes
+	i0, i1, i2, i3 := root, root, root, root
+	for {
+		n0, n1, n2, n3 := &nodes[i0], &nodes[i1], &nodes[i2], &nodes[i3]
+		if n0.kind&n1.kind&n2.kind&n3.kind&leafNode != 0 {
+			return i0, i1, i2, i3
 		}
+		i0, i1, i2, i3 = c.step(n0, b0), c.step(n1, b1), c.step(n2, b2), c.step(n3, b3)
 	}
 }
 
 // Margin writes the raw margins of one binned record to margin (K values).
+// Trees are added in order, so the sum is the one MarginRows makes.
 func (c *Compiled) Margin(bins []uint8, margin []float64) {
-	k := c.m.K
+	k, roots, v := c.m.K, c.roots, c.values
 	copy(margin[:k], c.m.Base)
-	for t, r := range c.roots {
-		margin[t%k] += c.values[c.leaf(r, bins)]
+	t := 0
+	for ; t+4 <= len(roots); t += 4 {
+		a, b, d, e := c.walk4(roots[t], roots[t+1], roots[t+2], roots[t+3], bins)
+		if k == 1 {
+			margin[0] = margin[0] + v[a] + v[b] + v[d] + v[e]
+			continue
+		}
+		margin[t%k] += v[a]
+		margin[(t+1)%k] += v[b]
+		margin[(t+2)%k] += v[d]
+		margin[(t+3)%k] += v[e]
+	}
+	for ; t < len(roots); t++ {
+		margin[t%k] += v[c.walk(roots[t], bins)]
 	}
 }
 
 // MarginRows writes the margins of n binned records (bins holds Width
-// bins per record, margins K per record). It walks every record through
-// one tree before the next, so a tree's nodes stay in cache.
+// bins per record, margins K per record). It walks the records through
+// one tree before the next, four at a time, so a tree's nodes stay in
+// cache.
 func (c *Compiled) MarginRows(bins []uint8, n int, margins []float64) {
-	k, w := c.m.K, len(c.m.Features)
+	k, w, v := c.m.K, len(c.m.Features), c.values
 	for r := 0; r < n; r++ {
 		copy(margins[r*k:r*k+k], c.m.Base)
 	}
 	for t, root := range c.roots {
 		cl := t % k
-		for r := 0; r < n; r++ {
-			margins[r*k+cl] += c.values[c.leaf(root, bins[r*w:r*w+w])]
+		r := 0
+		for ; r+4 <= n; r += 4 {
+			a, b, d, e := c.walkRows4(root, bins[r*w:], bins[(r+1)*w:], bins[(r+2)*w:], bins[(r+3)*w:])
+			margins[r*k+cl] += v[a]
+			margins[(r+1)*k+cl] += v[b]
+			margins[(r+2)*k+cl] += v[d]
+			margins[(r+3)*k+cl] += v[e]
+		}
+		for ; r < n; r++ {
+			margins[r*k+cl] += v[c.walk(root, bins[r*w:])]
 		}
 	}
 }
