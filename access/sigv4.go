@@ -1,17 +1,21 @@
 package access
 
 import (
+	"bufio"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -56,7 +60,8 @@ type SigV4Verifier struct {
 	// ErrUnknownAccessKey.
 	Secret func(ctx context.Context, accessKeyID string) (string, error)
 
-	keys sync.Map // signingKeyID → []byte: derived keys, reused all day
+	keys     sync.Map // credential scope → *derived: keys reused all day
+	derivedN atomic.Int64
 }
 
 // Verify checks r's signature over r and body (the request body, already
@@ -151,7 +156,19 @@ func (v *SigV4Verifier) Verify(r *http.Request, body []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	want := signature(v.signingKey(secret, day, region, service), stringToSign(stamp, day+"/"+region+"/"+service+"/aws4_request", canonicalRequest(r, names, payload)))
+	ch := hasherPool.Get().(*hasher)
+	defer hasherPool.Put(ch) // want lives in it
+	ch.h.Reset()
+	ch.w.Reset(ch.h)
+	writeCanonicalRequest(ch.w, r, names, payload)
+	ch.w.Flush()
+	canonical := ch.h.Sum(ch.sum[:0])
+	d := v.signingKey(cred, secret, day, region, service)
+	mac := d.macs.Get().(hash.Hash)
+	mac.Reset()
+	mac.Write([]byte(stringToSign(stamp, cred[len(akid)+1:], canonical)))
+	want := mac.Sum(ch.mac[:0])
+	d.macs.Put(mac)
 	got, err := hex.DecodeString(sig)
 	if err != nil || subtle.ConstantTimeCompare(got, want) != 1 {
 		return "", sigErr("InvalidSignature", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
@@ -159,17 +176,44 @@ func (v *SigV4Verifier) Verify(r *http.Request, body []byte) (string, error) {
 	return akid, nil
 }
 
-// signingKey derives, or recalls, the key of one secret, day and region.
-func (v *SigV4Verifier) signingKey(secret, day, region, service string) []byte {
-	h := sha256.Sum256([]byte(secret))
-	id := string(h[:]) + "/" + day + "/" + region + "/" + service
-	if k, ok := v.keys.Load(id); ok {
-		return k.([]byte)
+// signingKey derives, or recalls, the key of a credential scope
+// (AKID/day/region/service/aws4_request) and its secret.
+func (v *SigV4Verifier) signingKey(cred, secret, day, region, service string) *derived {
+	if e, ok := v.keys.Load(cred); ok && e.(*derived).secret == secret {
+		return e.(*derived)
 	}
 	k := SigningKey(secret, day, region, service)
-	v.keys.Store(id, k)
-	return k
+	d := &derived{secret: secret}
+	d.macs.New = func() any { return hmac.New(sha256.New, k) }
+	// Scopes come from requests, before their signature is checked: bound
+	// what they can make the verifier keep.
+	if v.derivedN.Add(1) > 1000 {
+		v.keys.Clear()
+		v.derivedN.Store(0)
+	}
+	v.keys.Store(cred, d)
+	return d
 }
+
+// derived is a signing key, as HMACs keyed with it, and the secret it was
+// derived from.
+type derived struct {
+	secret string
+	macs   sync.Pool // hash.Hash
+}
+
+// hasher hashes a canonical request through a buffer; pooled.
+type hasher struct {
+	h   hash.Hash
+	w   *bufio.Writer
+	sum [sha256.Size]byte
+	mac [sha256.Size]byte
+}
+
+var hasherPool = sync.Pool{New: func() any {
+	h := sha256.New()
+	return &hasher{h: h, w: bufio.NewWriterSize(h, 512)}
+}}
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
@@ -195,17 +239,13 @@ func SigningKey(secret, day, region, service string) []byte {
 	return hmacSHA256(k, "aws4_request")
 }
 
-func signature(key []byte, toSign string) []byte { return hmacSHA256(key, toSign) }
-
-func stringToSign(stamp, scope, canonical string) string {
-	h := sha256.Sum256([]byte(canonical))
-	return sigV4Algorithm + "\n" + stamp + "\n" + scope + "\n" + hex.EncodeToString(h[:])
+func stringToSign(stamp, scope string, canonicalHash []byte) string {
+	return sigV4Algorithm + "\n" + stamp + "\n" + scope + "\n" + hex.EncodeToString(canonicalHash)
 }
 
-// canonicalRequest is SigV4's canonical form of r, over the headers
-// named (lower case, sorted).
-func canonicalRequest(r *http.Request, names []string, payload string) string {
-	var b strings.Builder
+// writeCanonicalRequest writes SigV4's canonical form of r, over the
+// headers named (lower case, sorted), to w: a hash, which it is made for.
+func writeCanonicalRequest(b *bufio.Writer, r *http.Request, names []string, payload string) {
 	b.WriteString(r.Method)
 	b.WriteByte('\n')
 	b.WriteString(canonicalPath(r.URL))
@@ -215,36 +255,74 @@ func canonicalRequest(r *http.Request, names []string, payload string) string {
 	for _, n := range names {
 		b.WriteString(n)
 		b.WriteByte(':')
-		b.WriteString(headerValue(r, n))
+		writeHeaderValue(b, r, n)
 		b.WriteByte('\n')
 	}
 	b.WriteByte('\n')
-	b.WriteString(strings.Join(names, ";"))
+	for i, n := range names {
+		if i > 0 {
+			b.WriteByte(';')
+		}
+		b.WriteString(n)
+	}
 	b.WriteByte('\n')
 	b.WriteString(payload)
-	return b.String()
 }
 
-// headerValue is a header's canonical value: its values joined by commas,
-// each trimmed with inner runs of spaces made one.
-func headerValue(r *http.Request, name string) string {
+// canonicalName is a lower-case header name as net/http keys it; the
+// names AWS clients sign are spelled out, so they cost nothing.
+func canonicalName(name string) string {
+	switch name {
+	case "content-type":
+		return "Content-Type"
+	case "x-amz-date":
+		return "X-Amz-Date"
+	case "x-amz-target":
+		return "X-Amz-Target"
+	case "x-amz-content-sha256":
+		return "X-Amz-Content-Sha256"
+	case "x-amz-security-token":
+		return "X-Amz-Security-Token"
+	}
+	return http.CanonicalHeaderKey(name)
+}
+
+// writeHeaderValue writes a header's canonical value: its values joined
+// by commas, each trimmed with inner runs of spaces made one.
+func writeHeaderValue(b *bufio.Writer, r *http.Request, name string) {
 	var vals []string
 	switch name {
 	case "host":
-		vals = []string{r.Host}
+		b.WriteString(r.Host)
+		return
 	case "content-length":
 		if r.ContentLength >= 0 && len(r.Header.Values("Content-Length")) == 0 {
-			vals = []string{fmt.Sprint(r.ContentLength)}
-		} else {
-			vals = r.Header.Values(name)
+			b.WriteString(strconv.FormatInt(r.ContentLength, 10))
+			return
 		}
-	default:
 		vals = r.Header.Values(name)
+	default:
+		vals = r.Header[canonicalName(name)]
 	}
 	for i, v := range vals {
-		vals[i] = strings.Join(strings.Fields(v), " ")
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		v = strings.Trim(v, " \t")
+		space := false
+		for j := 0; j < len(v); j++ {
+			c := v[j]
+			if c == ' ' || c == '\t' {
+				space = true
+				continue
+			}
+			if space {
+				b.WriteByte(' ')
+				space = false
+			}
+			b.WriteByte(c)
+		}
 	}
-	return strings.Join(vals, ",")
 }
 
 // canonicalPath is the URI-encoded path, encoded again, as SigV4 has it
@@ -309,8 +387,12 @@ func SignV4(r *http.Request, body []byte, accessKeyID, secret, region, service s
 	if r.Host == "" {
 		r.Host = r.URL.Host
 	}
-	h := sha256.Sum256(body)
+	body256 := sha256.Sum256(body)
+	h := sha256.New()
+	b := bufio.NewWriter(h)
+	writeCanonicalRequest(b, r, names, hex.EncodeToString(body256[:]))
+	b.Flush()
 	scope := stamp[:8] + "/" + region + "/" + service + "/aws4_request"
-	sig := signature(SigningKey(secret, stamp[:8], region, service), stringToSign(stamp, scope, canonicalRequest(r, names, hex.EncodeToString(h[:]))))
+	sig := hmacSHA256(SigningKey(secret, stamp[:8], region, service), stringToSign(stamp, scope, h.Sum(nil)))
 	r.Header.Set("Authorization", sigV4Algorithm+" Credential="+accessKeyID+"/"+scope+", SignedHeaders="+strings.Join(names, ";")+", Signature="+hex.EncodeToString(sig))
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -205,4 +207,34 @@ func TestSealer(t *testing.T) {
 	if err != nil || gid != id || gsecret != secret {
 		t.Errorf("ReadCredentialsFile: %q %q %v", gid, gsecret, err)
 	}
+}
+
+// TestSigV4Concurrent checks signatures from many goroutines at once, good
+// and bad mixed, as a busy endpoint does: pooled state must not leak from
+// one check to another.
+func TestSigV4Concurrent(t *testing.T) {
+	v := exampleVerifier("machinelearning")
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				body := []byte(fmt.Sprintf(`{"MLModelId":"ml-%d-%d"}`, g, i))
+				r := httptest.NewRequest("POST", "http://127.0.0.1:8080/", strings.NewReader(string(body)))
+				r.Header.Set("X-Amz-Target", "AmazonML_20141212.Predict")
+				secret := exampleSecret
+				if i%3 == 0 {
+					secret = "wrong"
+				}
+				SignV4(r, body, exampleID, secret, []string{"us-east-1", "eu-west-1"}[i%2], "machinelearning", exampleTime)
+				_, err := v.Verify(r, body)
+				if (err == nil) != (i%3 != 0) {
+					t.Errorf("goroutine %d request %d: %v", g, i, err)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
 }

@@ -20,7 +20,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/perchml/perch"
@@ -77,16 +79,22 @@ func New(svc *service.Service, opt Options) http.Handler {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	id := w.Header().Get("X-Request-Id")
+	hdr := w.Header()
+	id := hdr.Get("X-Request-Id")
 	if id == "" {
 		id = newRequestID()
 	}
-	w.Header().Set("x-amzn-RequestId", id)
+	hdr["X-Amzn-Requestid"] = []string{id}
 	if r.Method != http.MethodPost {
 		h.fail(w, r, "", &Error{Type: "UnknownOperationException", Status: http.StatusBadRequest, Message: "the protocol takes POST only"})
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	buf := bodyPool.Get().(*[]byte)
+	defer bodyPool.Put(buf)
+	body, err := readBody(http.MaxBytesReader(w, r.Body, maxBody), r.ContentLength, (*buf)[:0])
+	if cap(body) <= 64<<10 {
+		*buf = body // keep a grown buffer, unless a rare large body grew it
+	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) || perch.Code(err) == perch.ELimitExceeded {
@@ -101,6 +109,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), TargetPrefix)
+	if ok && name == "Predict" {
+		if err := h.predict(r.Context(), w, body); err != nil {
+			h.fail(w, r, name, err)
+		}
+		return
+	}
 	op := operations[name]
 	if !ok || op == nil {
 		h.fail(w, r, "", &Error{Type: "UnknownOperationException", Status: http.StatusBadRequest,
@@ -112,17 +126,35 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, name, err)
 		return
 	}
-	w.Header().Set("Content-Type", ContentType)
-	if b, ok := out.([]byte); ok {
-		w.Write(b)
-		return
-	}
 	b, err := json.Marshal(out)
 	if err != nil {
 		h.fail(w, r, name, err)
 		return
 	}
+	hdr["Content-Type"] = contentType
 	w.Write(b)
+}
+
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+// readBody reads r into b, growing it as needed.
+func readBody(r io.Reader, size int64, b []byte) ([]byte, error) {
+	if size > 0 && size < maxBody && int64(cap(b)) < size+1 {
+		b = slices.Grow(b, int(size)+1)
+	}
+	for {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, 4<<10)
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
 
 // operation decodes its input from a request body and answers its output
@@ -234,14 +266,14 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, op string, err er
 		e.Message = strings.ReplaceAll(e.Message, h.svc.Objects().URL(""), "s3://")
 	}
 	if e == nil {
-		h.log.Error("AML request failed", "op", op, "requestId", w.Header().Get("x-amzn-RequestId"), "err", err)
+		h.log.Error("AML request failed", "op", op, "requestId", w.Header().Get("X-Amzn-Requestid"), "err", err)
 		e = &Error{Type: "InternalServerException", Status: http.StatusInternalServerError,
-			Message: "internal error; the server's log has it under request id " + w.Header().Get("x-amzn-RequestId")}
+			Message: "internal error; the server's log has it under request id " + w.Header().Get("X-Amzn-Requestid")}
 	}
 	if len(e.Message) > 2048 {
 		e.Message = e.Message[:2048]
 	}
-	w.Header().Set("Content-Type", ContentType)
+	w.Header()["Content-Type"] = contentType
 	w.WriteHeader(e.Status)
 	b, _ := json.Marshal(map[string]string{"__type": e.Type, "message": e.Message})
 	w.Write(b)

@@ -3,10 +3,8 @@ package aml
 import (
 	"context"
 	"math"
-	"net/http"
 	"sort"
 	"strconv"
-	"sync"
 
 	"github.com/perchml/perch"
 	"github.com/perchml/perch/data"
@@ -43,7 +41,7 @@ var operations = map[string]operation{
 
 	"CreateRealtimeEndpoint": op(createRealtimeEndpoint),
 	"DeleteRealtimeEndpoint": op(deleteRealtimeEndpoint),
-	"Predict":                predict,
+	"Predict":                nil, // served by handler.predict
 
 	"AddTags":      op(addTags),
 	"DeleteTags":   op(deleteTags),
@@ -504,49 +502,6 @@ func deleteRealtimeEndpoint(ctx context.Context, h *handler, in *getInput) (any,
 		return nil, err
 	}
 	return &endpointOut{MLModelID: m.ID, RealtimeEndpointInfo: endpointOf(m.Endpoint)}, nil
-}
-
-type predictInput struct {
-	MLModelID       string `json:"MLModelId"`
-	Record          perch.Record
-	PredictEndpoint string
-}
-
-// predictScratch is what a Predict reuses from call to call.
-type predictScratch struct {
-	pred perch.Prediction
-	out  []byte
-}
-
-var predictPool = sync.Pool{New: func() any { return &predictScratch{out: make([]byte, 0, 256)} }}
-
-func predict(ctx context.Context, h *handler, body []byte) (any, error) {
-	return op(func(ctx context.Context, h *handler, in *predictInput) (any, error) {
-		var c checks
-		c.id("MLModelId", in.MLModelID)
-		if in.Record == nil {
-			c.fail("Record: required")
-		}
-		c.endpoint("PredictEndpoint", in.PredictEndpoint)
-		if c.err != nil {
-			return nil, c.err
-		}
-		size := 0
-		for k, v := range in.Record {
-			size += len(k) + len(v)
-		}
-		if size > perch.MaxRecordBytes {
-			return nil, &Error{Type: "LimitExceededException", Status: http.StatusBadRequest,
-				Message: "Record: " + strconv.Itoa(size) + " bytes, more than the limit of " + strconv.Itoa(perch.MaxRecordBytes)}
-		}
-		sc := predictPool.Get().(*predictScratch)
-		defer predictPool.Put(sc)
-		if err := h.svc.Predict(ctx, in.MLModelID, in.Record, &sc.pred); err != nil {
-			return nil, err
-		}
-		sc.out = appendPrediction(sc.out[:0], &sc.pred)
-		return append([]byte(nil), sc.out...), nil
-	})(ctx, h, body)
 }
 
 func appendFloat(b []byte, x float64) []byte {

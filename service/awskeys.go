@@ -125,6 +125,9 @@ func (s *Service) AWSSecret(ctx context.Context, id string) (string, error) {
 	if k == nil {
 		return "", access.ErrUnknownAccessKey
 	}
+	if o, ok := opened.Load(id); ok && o.(*openedSecret).sealed == k.SealedSecret {
+		return o.(*openedSecret).secret, nil
+	}
 	sl, err := s.sealer()
 	if err != nil {
 		return "", err
@@ -133,5 +136,13 @@ func (s *Service) AWSSecret(ctx context.Context, id string) (string, error) {
 	if err != nil {
 		return "", perch.Errorf(perch.EInternal, "access key %s: %v", id, err)
 	}
+	opened.Store(id, &openedSecret{sealed: k.SealedSecret, secret: secret})
 	return secret, nil
 }
+
+// opened remembers secrets opened, by access key id, so that a busy pair
+// is not decrypted on every request; a signature cannot be checked
+// without the secret in memory anyway. Only live pairs get here.
+var opened sync.Map // access key id → *openedSecret
+
+type openedSecret struct{ sealed, secret string }
