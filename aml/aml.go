@@ -53,10 +53,17 @@ type Options struct {
 	// MaxSkew is how far a request's signing time may be from Now; 0 is
 	// five minutes, as AWS allows.
 	MaxSkew time.Duration
+	// Databases maps the DatabaseInformation of CreateDataSourceFromRedshift
+	// and FromRDS to connection URLs without credentials (the request
+	// brings those): "cluster/database" or "cluster" (an RDS instance
+	// identifier likewise) to postgres://host:5432/database. Without a
+	// match those calls are refused.
+	Databases map[string]string
 }
 
 // handler serves the protocol.
 type handler struct {
+	dbs    map[string]string
 	svc    *service.Service
 	log    *slog.Logger
 	verify *access.SigV4Verifier
@@ -65,7 +72,7 @@ type handler struct {
 // New returns the AML protocol over svc. Requests must be signed with an
 // access key pair of svc (Service.CreateAWSKey, Service.EnsureRootAWSKey).
 func New(svc *service.Service, opt Options) http.Handler {
-	h := &handler{svc: svc, log: opt.Logger}
+	h := &handler{svc: svc, log: opt.Logger, dbs: opt.Databases}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}

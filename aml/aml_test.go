@@ -50,7 +50,7 @@ type server struct {
 	now             time.Time // signing time; zero means the present
 }
 
-func newServer(t testing.TB, dsn string) *server {
+func newServer(t testing.TB, dsn string, opts ...aml.Options) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
@@ -78,7 +78,11 @@ func newServer(t testing.TB, dsn string) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(aml.New(svc, aml.Options{}))
+	var opt aml.Options
+	if len(opts) > 0 {
+		opt = opts[0]
+	}
+	ts := httptest.NewServer(aml.New(svc, opt))
 	svc.SetBaseURL(ts.URL)
 	t.Cleanup(func() {
 		ts.Close()
@@ -304,8 +308,14 @@ func TestValidation(t *testing.T) {
 		{"CreateDataSourceFromS3", "DataSpec", map[string]any{"DataSourceId": "d"}},
 		{"CreateDataSourceFromS3", "not both", map[string]any{"DataSourceId": "d", "DataSpec": map[string]any{"DataLocationS3": "s3://b/k", "DataSchema": smallSchema, "DataSchemaLocationS3": "s3://b/s"}}},
 		{"CreateDataSourceFromS3", "DataSourceName", map[string]any{"DataSourceId": "d", "DataSourceName": "   ", "DataSpec": map[string]any{"DataLocationS3": "s3://b/k"}}},
-		{"CreateDataSourceFromRDS", "CreateDataSourceFromS3", map[string]any{"DataSourceId": "d"}},
-		{"CreateDataSourceFromRedshift", "CreateDataSourceFromS3", map[string]any{"DataSourceId": "d"}},
+		{"CreateDataSourceFromRDS", "RDSData", map[string]any{"DataSourceId": "d", "RoleARN": "r"}},
+		{"CreateDataSourceFromRedshift", "RoleARN", map[string]any{"DataSourceId": "d", "DataSpec": map[string]any{}}},
+		{"CreateDataSourceFromRedshift", "CreateDataSourceFromS3", redshiftInput("d", "select 1")},
+		{"CreateDataSourceFromRedshift", "Password", func() map[string]any {
+			in := redshiftInput("d", "select 1")
+			in["DataSpec"].(map[string]any)["DatabaseCredentials"] = map[string]string{"Username": "u", "Password": "short"}
+			return in
+		}()},
 		{"CreateMLModel", "MLModelType", map[string]any{"MLModelId": "m", "MLModelType": "TREES", "TrainingDataSourceId": "d"}},
 		{"CreateBatchPrediction", "OutputUri", map[string]any{"BatchPredictionId": "b", "MLModelId": "m", "BatchPredictionDataSourceId": "d", "OutputUri": "s3://b/a/../c"}},
 		{"CreateBatchPrediction", "OutputUri", map[string]any{"BatchPredictionId": "b", "MLModelId": "m", "BatchPredictionDataSourceId": "d", "OutputUri": "s3://b/a:c"}},

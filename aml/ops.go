@@ -7,7 +7,6 @@ import (
 	"strconv"
 
 	"github.com/perchml/perch"
-	"github.com/perchml/perch/data"
 	"github.com/perchml/perch/service"
 )
 
@@ -90,17 +89,9 @@ func createDataSourceFromS3(ctx context.Context, h *handler, in *createDataSourc
 	if err != nil {
 		return nil, invalid("DataSpec.DataLocationS3: %v", err)
 	}
-	schemaText := []byte(spec.DataSchema)
-	if spec.DataSchemaLocationS3 != "" {
-		if schemaText, err = h.svc.ReadS3(ctx, spec.DataSchemaLocationS3); err != nil {
-			return nil, invalid("DataSpec.DataSchemaLocationS3: %v", err)
-		}
-	}
-	var schema *perch.Schema
-	if len(schemaText) > 0 {
-		if schema, err = data.ParseSchema(schemaText); err != nil {
-			return nil, invalid("DataSpec.DataSchema: %v", trimPrefix(err))
-		}
+	schema, err := h.schema(ctx, spec.DataSchema, spec.DataSchemaLocationS3, "DataSpec.DataSchemaLocationS3")
+	if err != nil {
+		return nil, err
 	}
 	d, err := h.svc.CreateDataSourceOnce(ctx, service.DataSourceInput{
 		ID:                in.DataSourceID,
@@ -128,35 +119,6 @@ func trimPrefix(err error) string {
 		}
 	}
 	return msg
-}
-
-type databaseInput struct {
-	DataSourceID      string `json:"DataSourceId"`
-	DataSourceName    string
-	RoleARN           string
-	ComputeStatistics bool
-}
-
-func createDataSourceFromRDS(ctx context.Context, h *handler, in *databaseInput) (any, error) {
-	var c checks
-	c.id("DataSourceId", in.DataSourceID)
-	c.name("DataSourceName", in.DataSourceName)
-	if c.err != nil {
-		return nil, c.err
-	}
-	return nil, invalid("CreateDataSourceFromRDS is not supported: perch reads data sources from objects only. " +
-		"Export the query's rows as CSV to s3://bucket/key (the server's object store) and call CreateDataSourceFromS3")
-}
-
-func createDataSourceFromRedshift(ctx context.Context, h *handler, in *databaseInput) (any, error) {
-	var c checks
-	c.id("DataSourceId", in.DataSourceID)
-	c.name("DataSourceName", in.DataSourceName)
-	if c.err != nil {
-		return nil, c.err
-	}
-	return nil, invalid("CreateDataSourceFromRedshift is not supported: perch reads data sources from objects only. " +
-		"UNLOAD the query's rows as CSV to s3://bucket/key (the server's object store) and call CreateDataSourceFromS3")
 }
 
 type getInput struct {

@@ -1,0 +1,102 @@
+package service
+
+import (
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"io"
+	"net/url"
+	"strings"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
+
+	"github.com/perchml/perch"
+)
+
+// SQLSource is a query whose rows a data source is made of, as AML's
+// CreateDataSourceFromRedshift and FromRDS make one: the rows are staged
+// as CSV in the object store, and the data source reads them from there.
+type SQLSource struct {
+	// URL is the database's, credentials included:
+	// postgres://user:password@host:5432/db (PostgreSQL, and Redshift,
+	// which speaks its protocol).
+	URL   string
+	Query string
+	// Staging is where the rows are written, an object key prefix; the
+	// file is <Staging>/<data source id>.csv.
+	Staging string
+}
+
+// CreateDataSourceFromSQL runs a query and makes a data source of its
+// rows, staged as a CSV file with a header (unless in.Schema says the
+// file has none). The query runs now, before this returns: the data source
+// job then reads the staged file like any other. It is idempotent as
+// AML's Create calls are: an existing id with the same parameters is
+// answered without running the query again.
+func (s *Service) CreateDataSourceFromSQL(ctx context.Context, in DataSourceInput, src SQLSource) (*perch.DataSource, error) {
+	if in.ID == "" {
+		return nil, perch.Errorf(perch.EInvalid, "DataSourceId: required")
+	}
+	if strings.TrimSpace(src.Query) == "" {
+		return nil, perch.Errorf(perch.EInvalid, "SelectSqlQuery: required")
+	}
+	in.DataURL = strings.TrimSuffix(src.Staging, "/") + "/" + in.ID + ".csv"
+	if _, err := s.store.GetDataSource(ctx, in.ID); err == nil {
+		return s.CreateDataSourceOnce(ctx, in) // compares, as the entity exists
+	} else if perch.Code(err) != perch.ENotFound {
+		return nil, err
+	}
+	u, err := url.Parse(src.URL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return nil, perch.Errorf(perch.EInvalid, "database: perch reads PostgreSQL (and Redshift) databases; the configured URL is not postgres://")
+	}
+	db, err := sql.Open("pgx", src.URL)
+	if err != nil {
+		return nil, perch.Errorf(perch.EInvalid, "database: %v", err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, src.Query)
+	if err != nil {
+		return nil, perch.Errorf(perch.EInvalid, "SelectSqlQuery: %v", err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, perch.Errorf(perch.EInvalid, "SelectSqlQuery: %v", err)
+	}
+	header := in.Schema == nil || in.Schema.DataFileContainsHeader
+	pr, pw := io.Pipe()
+	go func() {
+		w := csv.NewWriter(pw)
+		if header {
+			w.Write(cols)
+		}
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		rec := make([]string, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				pw.CloseWithError(perch.Errorf(perch.EInvalid, "SelectSqlQuery: %v", err))
+				return
+			}
+			for i, v := range vals {
+				rec[i] = v.String // NULL is a missing value
+			}
+			w.Write(rec)
+		}
+		w.Flush()
+		err := w.Error()
+		if err == nil && rows.Err() != nil {
+			err = perch.Errorf(perch.EInvalid, "SelectSqlQuery: %v", rows.Err())
+		}
+		pw.CloseWithError(err)
+	}()
+	if err := s.objects.Write(ctx, in.DataURL, pr, "text/csv"); err != nil {
+		pr.CloseWithError(err)
+		return nil, err
+	}
+	return s.CreateDataSourceOnce(ctx, in)
+}
