@@ -187,7 +187,14 @@ func (s *objectSink) close() error {
 
 // appendCSV writes a CSV field, quoted when needed.
 func appendCSV(b []byte, s string) []byte {
-	if strings.IndexAny(s, ",\"\n\r") < 0 && (s == "" || (s[0] != ' ' && s[len(s)-1] != ' ')) {
+	plain := s == "" || (s[0] != ' ' && s[0] != '\t' && s[len(s)-1] != ' ' && s[len(s)-1] != '\t')
+	for i := 0; plain && i < len(s); i++ {
+		switch s[i] {
+		case ',', '"', '\n', '\r':
+			plain = false
+		}
+	}
+	if plain {
 		return append(b, s...)
 	}
 	b = append(b, '"')

@@ -296,66 +296,52 @@ func (e *Engine) process(ctx context.Context, p *perch.Pipeline, r *perch.Pipeli
 		sinks = append(sinks, s)
 	}
 
-	batch := e.BatchRows
-	if batch <= 0 {
-		batch = 10000
+	size := e.BatchRows
+	if size <= 0 {
+		size = 10000
 	}
+	// Records are read and predicted a batch ahead of the writes, so
+	// parsing and the sinks' work overlap.
+	rctx, cancel := context.WithCancel(ctx)
+	free := make(chan *batch, 3)
+	batches, readErr := readBatches(rctx, rd, pred, size, free, func(rec *Record) DeadLetter {
+		return DeadLetter{Pipeline: p.ID, Object: r.Key, Version: r.Version, Row: rec.Row, Line: rec.Line, Raw: rec.Raw, Error: rec.Err.Error()}
+	})
+	defer func() {
+		cancel()
+		for range batches { // the reader is done with rd once this ends
+		}
+	}()
 	done := r.Rows // the checkpoint: records already written everywhere
-	results := make([]Result, 0, batch)
-	var dead []DeadLetter
-	eof := false
-	for !eof {
-		results, dead = results[:0], dead[:0]
-		first := int64(-1)
-		var last int64
-		for len(results)+len(dead) < batch {
-			rec, err := rd.Next()
-			if err != nil {
-				if errors.Is(err, io.EOF) {
-					eof = true
-					break
-				}
-				return nil, fmt.Errorf("reading %s: %w", r.Key, err)
-			}
-			if first < 0 {
-				first = rec.Row
-			}
-			last = rec.Row
-			if rec.Err != nil {
-				dead = append(dead, DeadLetter{Pipeline: p.ID, Object: r.Key, Version: r.Version,
-					Row: rec.Row, Line: rec.Line, Raw: rec.Raw, Error: rec.Err.Error()})
-				continue
-			}
-			results = append(results, Result{Record: rec})
-			pred.Predict(rec.Fields, &results[len(results)-1].Prediction)
-		}
-		if first < 0 {
-			break
-		}
-		fresh := last > done
+	for b := range batches {
+		fresh := b.last > done
 		for _, s := range sinks {
 			if !fresh && !s.whole() {
 				continue
 			}
-			if err := s.write(ctx, results); err != nil {
+			if err := s.write(ctx, b.results); err != nil {
 				return nil, err
 			}
 		}
 		if !fresh {
+			select {
+			case free <- b:
+			default:
+			}
 			continue
 		}
-		if len(dead) > 0 {
-			if err := writeDeadLetters(ctx, dlb, deadLetterKey(p.ID, r.Key, r.Version, first), dead); err != nil {
+		if len(b.dead) > 0 {
+			if err := writeDeadLetters(ctx, dlb, deadLetterKey(p.ID, r.Key, r.Version, b.first), b.dead); err != nil {
 				return nil, err
 			}
 		}
-		nres, ndead := int64(len(results)), int64(len(dead))
+		nres, ndead := int64(len(b.results)), int64(len(b.dead))
 		var errs []string
-		for _, d := range dead {
+		for _, d := range b.dead {
 			errs = append(errs, d.Error)
 		}
 		if _, err := e.Store.UpdatePipelineRun(ctx, r.ID, func(r *perch.PipelineRun) error {
-			r.Rows = last
+			r.Rows = b.last
 			r.Predicted += nres
 			r.DeadLetters += ndead
 			for _, m := range errs {
@@ -367,7 +353,14 @@ func (e *Engine) process(ctx context.Context, p *perch.Pipeline, r *perch.Pipeli
 		}); err != nil {
 			return nil, err
 		}
-		done = last
+		done = b.last
+		select {
+		case free <- b:
+		default:
+		}
+	}
+	if err := <-readErr; err != nil {
+		return nil, fmt.Errorf("reading %s: %w", r.Key, err)
 	}
 	for _, s := range sinks {
 		if err := s.finish(ctx); err != nil {
@@ -375,4 +368,71 @@ func (e *Engine) process(ctx context.Context, p *perch.Pipeline, r *perch.Pipeli
 		}
 	}
 	return outputs, nil
+}
+
+// batch is a run of consecutive records, read and predicted. Batches hold
+// a fixed number of records (the last one fewer), so a run that starts
+// again cuts the object at the same rows.
+type batch struct {
+	results     []Result
+	dead        []DeadLetter
+	first, last int64 // rows
+}
+
+// readBatches reads rd in batches of size records, predicting each
+// readable one, until the input or ctx ends; batches done with may be
+// handed back on free. The error channel gets the
+// read error, or nil, once the batch channel is closed.
+func readBatches(ctx context.Context, rd *Reader, pred *model.Predictor, size int, free <-chan *batch, dead func(*Record) DeadLetter) (<-chan *batch, <-chan error) {
+	out := make(chan *batch, 1)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(out)
+		for {
+			var b *batch
+			select {
+			case b = <-free: // its predictions' storage is used again
+				b.results, b.dead, b.first, b.last = b.results[:0], b.dead[:0], -1, 0
+			default:
+				b = &batch{results: make([]Result, 0, size), first: -1}
+			}
+			eof := false
+			for len(b.results)+len(b.dead) < size {
+				rec, err := rd.Next()
+				if errors.Is(err, io.EOF) {
+					eof = true
+					break
+				}
+				if err != nil {
+					errc <- err
+					return
+				}
+				if b.first < 0 {
+					b.first = rec.Row
+				}
+				b.last = rec.Row
+				if rec.Err != nil {
+					b.dead = append(b.dead, dead(&rec))
+					continue
+				}
+				b.results = b.results[:len(b.results)+1]
+				res := &b.results[len(b.results)-1]
+				res.Record = rec
+				pred.Predict(rec.Fields, &res.Prediction)
+			}
+			if b.first >= 0 {
+				select {
+				case out <- b:
+				case <-ctx.Done():
+					errc <- ctx.Err()
+					return
+				}
+			}
+			if eof {
+				errc <- nil
+				return
+			}
+		}
+	}()
+	return out, errc
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/perchml/perch"
 	"github.com/perchml/perch/data"
 	"github.com/perchml/perch/examples"
+	"github.com/perchml/perch/internal/testdb"
 	"github.com/perchml/perch/learn"
 	"github.com/perchml/perch/model"
 	"github.com/perchml/perch/sqlstore"
@@ -383,9 +384,24 @@ func (s *stopAfter) UpdatePipelineRun(ctx context.Context, id string, fn func(*p
 }
 
 // TestResume stops runs part way, again and again, as a crash would,
-// and checks that the run resumes and writes every result once.
+// and checks that the run resumes and writes every result once, into
+// SQLite and PostgreSQL.
 func TestResume(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testResume(t, "") })
+	t.Run("postgres", func(t *testing.T) { testResume(t, testdb.Postgres(t)) })
+}
+
+func testResume(t *testing.T, dsn string) {
 	e := newEnv(t)
+	if dsn != "" {
+		e.p.Sinks[0].SQL.URL = dsn
+		if _, err := e.store.UpdatePipeline(context.Background(), e.p.ID, func(p *perch.Pipeline) error {
+			p.Sinks = e.p.Sinks
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	e.engine.BatchRows = 100
 	r := e.drop(t, "a.csv.gz", gz(append(testRows(t, 1000), malformed...)))
 	for i := 0; ; i++ {
@@ -414,8 +430,23 @@ func TestResume(t *testing.T) {
 			t.Fatal("the run does not get anywhere")
 		}
 	}
-	if n, distinct := e.rows(t); n != 1000 || distinct != 1000 {
-		t.Errorf("%d rows, %d distinct", n, distinct)
+	if dsn == "" {
+		if n, distinct := e.rows(t); n != 1000 || distinct != 1000 {
+			t.Errorf("%d rows, %d distinct", n, distinct)
+		}
+	} else {
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var n, distinct int
+		if err := db.QueryRow("SELECT count(*), count(DISTINCT (source_key, source_version, source_row)) FROM predictions").Scan(&n, &distinct); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1000 || distinct != 1000 {
+			t.Errorf("%d rows, %d distinct", n, distinct)
+		}
 	}
 	if dl := e.deadLetters(t); len(dl) != 3 {
 		t.Errorf("%d dead letters", len(dl))
@@ -483,5 +514,52 @@ func waitRows(t *testing.T, e *env, want int) {
 			t.Fatalf("%d rows, want %d (%v)", n, want, err)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestSQLSinkRewrite writes batches again into both dialects: rows stay
+// one per key, also when a batch copied straight into PostgreSQL meets
+// rows already there.
+func TestSQLSinkRewrite(t *testing.T) {
+	pred := adult(t)
+	rd, err := NewReader(bytes.NewReader(testRows(t, 30)), "a.csv", "csv", pred.Model().Schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []Result
+	for {
+		rec, err := rd.Next()
+		if err != nil {
+			break
+		}
+		rs = append(rs, Result{Record: rec})
+		pred.Predict(rec.Fields, &rs[len(rs)-1].Prediction)
+	}
+	for name, dsn := range map[string]func() string{
+		"sqlite":   func() string { return "sqlite://" + filepath.Join(t.TempDir(), "r.db") },
+		"postgres": func() string { return testdb.Postgres(t) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s, err := openSQLSink(ctx, &perch.SQLSink{URL: dsn(), Table: "predictions"}, NewLayout(pred.Model()), "p", "a.csv", "v1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.close()
+			for _, b := range [][]Result{rs[:10], rs[10:20], rs[:15], rs[5:30]} {
+				if err := s.write(ctx, b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var n int
+			var score float64
+			var label string
+			if err := s.db.QueryRow("SELECT count(*) FROM predictions").Scan(&n); err != nil || n != 30 {
+				t.Errorf("%d rows (%v)", n, err)
+			}
+			if err := s.db.QueryRow("SELECT predicted_original_label, score FROM predictions WHERE source_row = 3").Scan(&label, &score); err != nil || label != rs[2].Prediction.Original || score != rs[2].Prediction.Scores[0].Value {
+				t.Errorf("row 3: %s %v (%v)", label, score, err)
+			}
+		})
 	}
 }

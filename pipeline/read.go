@@ -33,11 +33,12 @@ type Reader struct {
 	target int
 	// cols maps a CSV header's columns to schema positions; nil without
 	// a header.
-	cols    []int
-	first   bool
-	row     int64
-	scratch []string
-	closer  io.Closer
+	cols   []int
+	first  bool
+	row    int64
+	slab   []string
+	want   int // fields a record must have after a header in schema order; 0 without one
+	closer io.Closer
 }
 
 // Format returns the format of an object: the pipeline's, or else jsonl
@@ -76,7 +77,6 @@ func NewReader(r io.Reader, key, format string, s *perch.Schema) (*Reader, error
 		return nil, perch.Errorf(perch.EInvalid, "format %q: want csv or jsonl", format)
 	}
 	rd.lines = newLineSplitter(r, !rd.jsonl)
-	rd.scratch = make([]string, rd.width)
 	return rd, nil
 }
 
@@ -105,6 +105,10 @@ func (rd *Reader) Next() (Record, error) {
 				return Record{}, perch.Errorf(perch.EInvalid, "line %d: %v", line, err)
 			} else if ok {
 				rd.cols = cols
+				if identity(cols) && (len(cols) == rd.width || (len(cols) == rd.width-1 && rd.target == rd.width-1)) {
+					// The schema's order: records split straight into place.
+					rd.cols, rd.want = nil, len(cols)
+				}
 				continue
 			}
 		}
@@ -153,12 +157,19 @@ func (rd *Reader) header(text string) ([]int, bool, error) {
 
 // parseCSV reads one CSV record into schema order.
 func (rd *Reader) parseCSV(text string, line int) ([]string, error) {
+	if strings.IndexByte(text, '"') < 0 && rd.cols == nil {
+		if out, ok := rd.splitPlain(text); ok {
+			return out, nil
+		}
+	}
 	fields, err := splitCSV(text, line)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]string, rd.width)
+	out := rd.fields()
 	switch {
+	case rd.want > 0 && len(fields) != rd.want:
+		return nil, data.FieldCountError(line, len(fields), rd.want)
 	case rd.cols != nil:
 		if len(fields) != len(rd.cols) {
 			return nil, data.FieldCountError(line, len(fields), len(rd.cols))
@@ -176,6 +187,56 @@ func (rd *Reader) parseCSV(text string, line int) ([]string, error) {
 		return nil, data.FieldCountError(line, len(fields), rd.width)
 	}
 	return out, nil
+}
+
+// fields returns room for one record's fields, cut from a larger block so
+// that records do not cost an allocation each.
+func (rd *Reader) fields() []string {
+	if len(rd.slab) < rd.width {
+		rd.slab = make([]string, rd.width*256)
+	}
+	out := rd.slab[:rd.width:rd.width]
+	rd.slab = rd.slab[rd.width:]
+	return out
+}
+
+// splitPlain splits a record without quotes in schema order, straight
+// into its fields; it reports false when the count of fields is not the
+// schema's (with or without the target), leaving the error to parseCSV.
+func (rd *Reader) splitPlain(text string) ([]string, bool) {
+	n := strings.Count(text, ",") + 1
+	skip := -1
+	switch {
+	case rd.want > 0 && n != rd.want:
+		return nil, false
+	case n == rd.width:
+	case rd.target >= 0 && n == rd.width-1:
+		skip = rd.target
+	default:
+		return nil, false
+	}
+	out := rd.fields()
+	j := 0
+	for {
+		if j == skip {
+			j++
+		}
+		f := text
+		i := strings.IndexByte(text, ',')
+		if i >= 0 {
+			f = text[:i]
+		}
+		f = strings.Trim(f, " \t")
+		if f == "?" {
+			f = ""
+		}
+		out[j] = f
+		j++
+		if i < 0 {
+			return out, true
+		}
+		text = text[i+1:]
+	}
 }
 
 // parseJSON reads one JSON object into schema order.
@@ -328,4 +389,13 @@ func quoteOpen(line []byte, open bool) bool {
 		i += k + 1
 	}
 	return open
+}
+
+func identity(cols []int) bool {
+	for i, c := range cols {
+		if c != i {
+			return false
+		}
+	}
+	return true
 }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -11,8 +12,10 @@ import (
 
 	"github.com/perchml/perch"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
-	_ "modernc.org/sqlite"             // driver "sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib" // driver "pgx"
+	_ "modernc.org/sqlite"           // driver "sqlite"
 )
 
 // sqlSink upserts results into a table keyed by (pipeline, source_key,
@@ -26,7 +29,9 @@ type sqlSink struct {
 	perStmt  int // rows per INSERT
 	stmt     *sql.Stmt
 	layout   *Layout
-	src      []any // the source columns every row shares: pipeline, key, version
+	src      []any  // the source columns every row shares: pipeline, key, version
+	wrote    bool   // a batch was written by this sink
+	name     string // the table name unquoted
 	args     []any
 }
 
@@ -86,7 +91,7 @@ func openSQLSink(ctx context.Context, def *perch.SQLSink, l *Layout, pipelineID,
 	}
 	db.SetMaxOpenConns(1)
 	db.SetConnMaxIdleTime(time.Minute)
-	s := &sqlSink{db: db, postgres: driver == "pgx", table: quoteTable(def.Table), layout: l,
+	s := &sqlSink{db: db, postgres: driver == "pgx", table: quoteTable(def.Table), name: def.Table, layout: l,
 		src: []any{pipelineID, key, version}}
 	s.cols = append(append(append([]string{}, sourceColumns...), l.Attributes...), l.Predicted...)
 	seen := map[string]bool{}
@@ -126,6 +131,11 @@ func (s *sqlSink) create(ctx context.Context) error {
 		}
 	}
 	b.WriteString(", PRIMARY KEY (pipeline, source_key, source_version, source_row))")
+	if !s.postgres {
+		// One b-tree keyed by the upsert's key, not a rowid table and an
+		// index beside it.
+		b.WriteString(" WITHOUT ROWID")
+	}
 	if _, err := s.db.ExecContext(ctx, b.String()); err != nil {
 		return fmt.Errorf("sql sink: creating table %s: %w", s.table, err)
 	}
@@ -184,6 +194,9 @@ func (s *sqlSink) write(ctx context.Context, rs []Result) error {
 	if len(rs) == 0 {
 		return nil
 	}
+	if s.postgres {
+		return s.copy(ctx, rs)
+	}
 	// The statement is prepared before the transaction takes the one
 	// connection.
 	if s.stmt == nil && len(rs) >= s.perStmt {
@@ -238,4 +251,108 @@ func (s *sqlSink) close() error {
 		s.stmt.Close()
 	}
 	return s.db.Close()
+}
+
+// copy upserts rs on PostgreSQL: COPY into a temporary table, then one
+// INSERT … ON CONFLICT from it, in one transaction; COPY is several times
+// faster than INSERTs with as many parameters.
+func (s *sqlSink) copy(ctx context.Context, rs []Result) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sql sink: %w", err)
+	}
+	defer conn.Close()
+	rows := make([][]any, len(rs))
+	vals := make([]any, 0, len(rs)*len(s.cols))
+	for i := range rs {
+		r := &rs[i]
+		start := len(vals)
+		vals = append(vals, s.src...)
+		vals = append(vals, r.Row, int64(r.Line))
+		for _, f := range r.Fields {
+			if f == "" {
+				vals = append(vals, nil)
+			} else {
+				vals = append(vals, f)
+			}
+		}
+		vals = s.layout.predicted(&r.Prediction, vals)
+		rows[i] = vals[start:len(vals):len(vals)]
+	}
+	err = conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		// Only the first batch a run writes after it starts can hold rows
+		// written before (by an attempt that stopped before its
+		// checkpoint): the rest are copied straight into the table, and
+		// any that meets a row already there is upserted instead.
+		if s.wrote {
+			err := s.copyInto(ctx, pc, rows, s.name)
+			var pe *pgconn.PgError
+			if !errors.As(err, &pe) || pe.Code != "23505" { // unique_violation
+				return err
+			}
+		}
+		return s.copyInto(ctx, pc, rows, "")
+	})
+	if err != nil {
+		return fmt.Errorf("sql sink: writing to %s: %w", s.table, err)
+	}
+	s.wrote = true
+	return nil
+}
+
+// copyInto copies rows into table in one transaction; with table "",
+// it upserts them through a temporary table.
+func (s *sqlSink) copyInto(ctx context.Context, pc *pgx.Conn, rows [][]any, table string) error {
+	tx, err := pc.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if table != "" {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier(strings.Split(table, ".")), s.cols, pgx.CopyFromRows(rows)); err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
+	}
+	if _, err := tx.Exec(ctx, "CREATE TEMPORARY TABLE IF NOT EXISTS perch_stage (LIKE "+s.table+") ON COMMIT DELETE ROWS"); err != nil {
+		return err
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"perch_stage"}, s.cols, pgx.CopyFromRows(rows)); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, s.upsertFromStage()); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+func (s *sqlSink) upsertFromStage() string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO ")
+	b.WriteString(s.table)
+	b.WriteString(" (")
+	for i, c := range s.cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quoteIdent(c))
+	}
+	b.WriteString(") SELECT ")
+	for i, c := range s.cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quoteIdent(c))
+	}
+	b.WriteString(" FROM perch_stage ON CONFLICT (pipeline, source_key, source_version, source_row) DO UPDATE SET ")
+	for i, c := range s.cols[len(sourceColumns)-1:] {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quoteIdent(c))
+		b.WriteString(" = excluded.")
+		b.WriteString(quoteIdent(c))
+	}
+	return b.String()
 }

@@ -1,10 +1,15 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
+	"net/url"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/fsnotify/fsnotify"
 
 	"github.com/perchml/perch"
 	"github.com/perchml/perch/objects"
@@ -14,64 +19,113 @@ import (
 const DefaultPoll = 250 * time.Millisecond
 
 // Watcher finds new object versions in the sources of active pipelines
-// and starts a run for each.
+// and starts a run for each. It lists each source every Poll; a folder
+// (file://) is also watched for file events, which start a listing at
+// once.
 type Watcher struct {
 	Engine *Engine
 	// Enqueue hands a run to the durable queue; enqueueing a run that is
 	// waiting or running already does nothing.
 	Enqueue func(ctx context.Context, runID string) error
 	Poll    time.Duration // 0 means DefaultPoll
+	// Settle is how long a file in a folder must stay unchanged before it
+	// is taken, so that a file being copied in is not read half written;
+	// 0 means DefaultSettle.
+	Settle time.Duration
 	// Sweep is how often runs that are not done are enqueued again, in
 	// case a server stopped between storing a run and enqueueing it; 0
 	// means 30s.
 	Sweep time.Duration
 
 	sources map[string]*source // by pipeline id
+	events  *fsnotify.Watcher  // nil when the system offers none
+	wake    chan struct{}
 }
+
+// DefaultSettle is how long a file must stay unchanged before it is
+// taken.
+const DefaultSettle = 150 * time.Millisecond
 
 // source is what a watcher knows of one pipeline's source.
 type source struct {
 	url    string
 	bucket *objects.Bucket
-	file   bool              // a local folder: objects appear while being written
+	dir    string            // the folder watched for events, for a file:// source
 	taken  map[string]string // key → the ETag last taken
-	seen   map[string]string // key → an ETag seen once, not yet taken
+	seen   map[string]seen   // key → an ETag seen, not yet taken
+}
+
+type seen struct {
+	etag string
+	at   time.Time
 }
 
 // Run watches until ctx is done.
 func (w *Watcher) Run(ctx context.Context) {
-	poll := w.Poll
-	if poll <= 0 {
-		poll = DefaultPoll
-	}
-	sweep := w.Sweep
-	if sweep <= 0 {
-		sweep = 30 * time.Second
-	}
+	poll := cmp.Or(w.Poll, DefaultPoll)
+	settle := cmp.Or(w.Settle, DefaultSettle)
+	sweep := cmp.Or(w.Sweep, 30*time.Second)
 	w.sources = map[string]*source{}
+	w.wake = make(chan struct{}, 1)
+	if ev, err := fsnotify.NewWatcher(); err == nil {
+		w.events = ev
+		go w.forward(ctx, ev)
+	}
 	defer func() {
+		if w.events != nil {
+			w.events.Close()
+		}
 		for _, s := range w.sources {
 			s.bucket.Close()
 		}
 	}()
 	log := w.Engine.log()
 	lastSweep := time.Time{}
-	t := time.NewTicker(poll)
+	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-w.wake:
+		}
 		if time.Since(lastSweep) >= sweep {
 			if err := w.sweep(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("pipeline sweep", "err", err)
 			}
 			lastSweep = time.Now()
 		}
-		if err := w.scan(ctx); err != nil && ctx.Err() == nil {
+		pending, err := w.scan(ctx, settle)
+		if err != nil && ctx.Err() == nil {
 			log.Warn("pipeline watch", "err", err)
 		}
+		next := poll
+		if pending {
+			next = min(poll, settle)
+		}
+		t.Reset(next)
+	}
+}
+
+// forward turns file events into wake-ups, a few at most.
+func (w *Watcher) forward(ctx context.Context, ev *fsnotify.Watcher) {
+	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case _, ok := <-ev.Events:
+			if !ok {
+				return
+			}
+			select {
+			case w.wake <- struct{}{}:
+			default:
+			}
+		case _, ok := <-ev.Errors:
+			if !ok {
+				return
+			}
 		}
 	}
 }
@@ -100,24 +154,28 @@ func (w *Watcher) sweep(ctx context.Context) error {
 	return nil
 }
 
-// scan lists every active pipeline's source once.
-func (w *Watcher) scan(ctx context.Context) error {
+// scan lists every active pipeline's source once. It reports whether a
+// file was seen that is not taken yet, waiting to settle.
+func (w *Watcher) scan(ctx context.Context, settle time.Duration) (bool, error) {
 	f := perch.Filter{Variable: "Status", Op: perch.OpEQ, Value: string(perch.StatusCompleted), Limit: perch.MaxPageLimit}
 	live := map[string]bool{}
 	var firstErr error
+	pending := false
 	for {
 		ps, next, err := w.Engine.Store.ListPipelines(ctx, f)
 		if err != nil {
-			return err
+			return false, err
 		}
 		for _, p := range ps {
 			if p.State == perch.PipelinePaused {
 				continue
 			}
 			live[p.ID] = true
-			if err := w.scanOne(ctx, p); err != nil && firstErr == nil {
+			wait, err := w.scanOne(ctx, p, settle)
+			if err != nil && firstErr == nil {
 				firstErr = err
 			}
+			pending = pending || wait
 		}
 		if next == "" {
 			break
@@ -126,32 +184,46 @@ func (w *Watcher) scan(ctx context.Context) error {
 	}
 	for id, s := range w.sources {
 		if !live[id] {
-			s.bucket.Close()
-			delete(w.sources, id)
+			w.drop(id, s)
 		}
 	}
-	return firstErr
+	return pending, firstErr
 }
 
-func (w *Watcher) scanOne(ctx context.Context, p *perch.Pipeline) error {
+func (w *Watcher) drop(id string, s *source) {
+	if s.dir != "" && w.events != nil {
+		w.events.Remove(s.dir)
+	}
+	s.bucket.Close()
+	delete(w.sources, id)
+}
+
+func (w *Watcher) scanOne(ctx context.Context, p *perch.Pipeline, settle time.Duration) (bool, error) {
 	s := w.sources[p.ID]
 	if s != nil && s.url != p.Source.Objects {
-		s.bucket.Close()
+		w.drop(p.ID, s)
 		s = nil
 	}
 	if s == nil {
 		b, err := objects.Open(ctx, p.Source.Objects)
 		if err != nil {
-			return err
+			return false, err
 		}
-		s = &source{url: p.Source.Objects, bucket: b, file: strings.HasPrefix(p.Source.Objects, "file:"),
-			taken: map[string]string{}, seen: map[string]string{}}
+		s = &source{url: p.Source.Objects, bucket: b, taken: map[string]string{}, seen: map[string]seen{}}
+		if u, err := url.Parse(p.Source.Objects); err == nil && u.Scheme == "file" {
+			s.dir = filepath.Join(filepath.FromSlash(u.Path), filepath.FromSlash(path.Dir("/"+p.Source.Prefix+"x")))
+			if w.events != nil {
+				w.events.Add(s.dir) // a folder not there yet is listed by polling
+			}
+		}
 		w.sources[p.ID] = s
 	}
 	list, err := s.bucket.List(ctx, p.Source.Prefix)
 	if err != nil {
-		return err
+		return false, err
 	}
+	now := time.Now()
+	pending := false
 	present := make(map[string]bool, len(list))
 	for _, o := range list {
 		present[o.Key] = true
@@ -159,13 +231,18 @@ func (w *Watcher) scanOne(ctx context.Context, p *perch.Pipeline) error {
 			continue // hidden files are other programs' work in progress
 		}
 		// A file in a folder is seen while it is being written: it is
-		// taken once two listings in a row find it unchanged.
-		if s.file && s.seen[o.Key] != o.ETag {
-			s.seen[o.Key] = o.ETag
-			continue
+		// taken once it has stayed unchanged for settle.
+		if s.dir != "" && now.Sub(o.ModTime) < settle {
+			if sn, ok := s.seen[o.Key]; !ok || sn.etag != o.ETag || now.Sub(sn.at) < settle {
+				if !ok || sn.etag != o.ETag {
+					s.seen[o.Key] = seen{o.ETag, now}
+				}
+				pending = true
+				continue
+			}
 		}
 		if err := w.take(ctx, p, o); err != nil {
-			return err
+			return pending, err
 		}
 		s.taken[o.Key] = o.ETag
 		delete(s.seen, o.Key)
@@ -180,7 +257,7 @@ func (w *Watcher) scanOne(ctx context.Context, p *perch.Pipeline) error {
 			delete(s.seen, k)
 		}
 	}
-	return nil
+	return pending, nil
 }
 
 // take starts the run of one object version, once: a run stored already

@@ -1,0 +1,91 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/perchml/perch"
+	"github.com/perchml/perch/internal/testdb"
+)
+
+// TestThroughput times one object of PERCH_PIPELINE_ROWS Adult-like rows
+// (cycled from Adult's test file) from landing in a watched folder to the
+// run's last commit, into each sink alone: go test -run Throughput -v
+// ./pipeline with PERCH_PIPELINE_ROWS=1000000. Skipped without it.
+func TestThroughput(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("PERCH_PIPELINE_ROWS"))
+	if n <= 0 {
+		t.Skip("set PERCH_PIPELINE_ROWS to time a run")
+	}
+	test := testRows(t, 16281)
+	i := bytes.IndexByte(test, '\n') + 1
+	header, rows := test[:i], test[i:]
+	big := append([]byte{}, header...)
+	for k := 0; k < n; {
+		for _, l := range bytes.SplitAfter(rows, []byte("\n")) {
+			if len(l) == 0 || k == n {
+				continue
+			}
+			big = append(big, l...)
+			k++
+		}
+	}
+	sinks := map[string]func(e *env) perch.PipelineSink{
+		"sqlite": func(e *env) perch.PipelineSink {
+			return perch.PipelineSink{SQL: &perch.SQLSink{URL: "sqlite://" + filepath.Join(e.dir, "big.db"), Table: "predictions"}}
+		},
+		"objects": func(e *env) perch.PipelineSink {
+			return perch.PipelineSink{Objects: &perch.ObjectSink{URL: fileURL(filepath.Join(e.dir, "outbox"))}}
+		},
+		"postgres": func(e *env) perch.PipelineSink {
+			return perch.PipelineSink{SQL: &perch.SQLSink{URL: testdb.Postgres(t), Table: "predictions"}}
+		},
+	}
+	for _, name := range []string{"sqlite", "objects", "postgres"} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			if _, err := e.store.UpdatePipeline(context.Background(), e.p.ID, func(p *perch.Pipeline) error {
+				p.Sinks = []perch.PipelineSink{sinks[name](e)}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan string, 1)
+			w := &Watcher{Engine: e.engine, Enqueue: func(ctx context.Context, id string) error {
+				go func() {
+					if err := e.engine.Run(ctx, id); err != nil {
+						t.Error(err)
+					}
+					done <- id
+				}()
+				return nil
+			}}
+			go w.Run(ctx)
+			time.Sleep(50 * time.Millisecond)
+			tmp := filepath.Join(e.dir, "big.csv.tmp")
+			if err := os.WriteFile(tmp, big, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			os.Rename(tmp, filepath.Join(e.dir, "inbox", "big.csv")) // lands whole
+			id := <-done
+			d := time.Since(start)
+			r, err := e.store.GetPipelineRun(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Status != perch.StatusCompleted || r.Predicted != int64(n) {
+				t.Fatalf("run %+v", r)
+			}
+			t.Logf("%s: %d rows (%d MB) land to last commit in %s: %.0f rows/s (run alone %d ms)",
+				name, n, len(big)>>20, d.Round(time.Millisecond), float64(n)/d.Seconds(), r.DurationMS)
+		})
+	}
+}
