@@ -27,10 +27,12 @@ type Params struct {
 	Seed                uint64  // seed: sampling; the same seed gives the same model
 }
 
-// DefaultParams are the parameters used when none are given.
+// DefaultParams are the parameters used when none are given: 100 trees
+// of at most 31 leaves and depth 6, which predict a record in a couple of
+// microseconds, with each tree seeing 70% of the attributes.
 func DefaultParams() Params {
 	return Params{
-		NumTrees: 200, LearningRate: 0.08, MaxLeaves: 31, MinDataInLeaf: 5, LambdaL2: 1,
+		NumTrees: 100, LearningRate: 0.15, MaxLeaves: 31, MaxDepth: 6, MinDataInLeaf: 5, LambdaL2: 1,
 		RowFraction: 1, FeatureFraction: 0.7, ValidationFraction: 0.1, MaxBins: 255,
 		MinCategoryRows: 10, Seed: 1,
 	}
