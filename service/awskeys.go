@@ -71,9 +71,14 @@ func (s *Service) storeAWSKey(ctx context.Context, id, secret, name string, root
 // EnsureRootAWSKey returns the access key id of the root pair kept in
 // dir's root-aws-credentials file, making the pair and the file (mode
 // 0600) on first use, and registering it with the store if it is not
-// there yet (a fresh database beside an old data directory). created
+// there yet (a fresh database beside an old data directory) and sealing
+// it again if its stored secret does not open (a new master key). created
 // says this call made the pair.
 func (s *Service) EnsureRootAWSKey(ctx context.Context, dir string) (id string, created bool, err error) {
+	sl, err := s.sealer()
+	if err != nil {
+		return "", false, err
+	}
 	path := filepath.Join(dir, access.RootAWSCredentialsFile)
 	id, secret, err := access.ReadCredentialsFile(path)
 	switch {
@@ -97,10 +102,22 @@ func (s *Service) EnsureRootAWSKey(ctx context.Context, dir string) (id string, 
 			return "", false, perch.Errorf(perch.EInvalid, "%s: %q is not an access key id perch issued", path, id)
 		}
 	}
-	if _, err := s.storeAWSKey(ctx, id, secret, "root", true); err != nil && perch.Code(err) != perch.EConflict {
-		return "", false, err
+	_, err = s.storeAWSKey(ctx, id, secret, "root", true)
+	if perch.Code(err) != perch.EConflict {
+		return id, created, err
 	}
-	return id, created, nil
+	// The pair is stored already. The file is the operator's: a stored
+	// pair that does not open to its secret (the master key was replaced)
+	// is sealed again, and a root pair is kept live.
+	_, err = s.store.UpdateKey(ctx, id, func(k *perch.Key) error {
+		if got, err := sl.Open(id, k.SealedSecret); err != nil || got != secret {
+			k.SealedSecret = sl.Seal(id, secret)
+		}
+		k.AccessKeyID, k.Status, k.Root = id, perch.StatusCompleted, true
+		return nil
+	})
+	s.keys.drop(id)
+	return id, created, err
 }
 
 // AWSSecret returns the secret access key of a live pair, for checking a
