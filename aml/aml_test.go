@@ -427,6 +427,22 @@ func TestFlow(t *testing.T) {
 			t.Errorf("Predict: %+v", p)
 		}
 
+		// The hand reader's fallback: escapes and non-ASCII values.
+		var alt struct{ Prediction struct{ PredictedLabel string `json:"predictedLabel"` } }
+		s.must(t, "Predict", json.RawMessage(`{"MLModelId":"ml-small","Record":{"x":"9.5","color":"r\u00e9d"},"PredictEndpoint":"`+s.url+`"}`), &alt)
+		if alt.Prediction.PredictedLabel != "1" {
+			t.Errorf("Predict with an escape: %+v", alt)
+		}
+		s.wantError(t, "SerializationException", "", "Predict", json.RawMessage(`{"MLModelId":"ml-small","Record":{"x":9.5},"PredictEndpoint":"`+s.url+`"}`))
+		s.wantError(t, "LimitExceededException", "Record", "Predict", map[string]any{"MLModelId": "ml-small", "PredictEndpoint": s.url,
+			"Record": map[string]string{"x": strings.Repeat("9", 101<<10)}})
+		s.wantError(t, "InvalidInputException", "Record", "Predict", map[string]any{"MLModelId": "ml-small", "PredictEndpoint": s.url})
+		s.wantError(t, "IdempotentParameterMismatchException", "data source", "CreateEvaluation",
+			map[string]any{"EvaluationId": "ev-small", "MLModelId": "ml-small", "EvaluationDataSourceId": "ds-train"})
+		s.must(t, "CreateEvaluation", map[string]any{"EvaluationId": "ev-small", "MLModelId": "ml-small", "EvaluationDataSourceId": "ds-eval"}, nil)
+		s.wantError(t, "InvalidInputException", "ml-none", "CreateEvaluation",
+			map[string]any{"EvaluationId": "ev-none", "MLModelId": "ml-none", "EvaluationDataSourceId": "ds-eval"})
+
 		var m struct {
 			MLModelID          string `json:"MLModelId"`
 			ScoreThreshold     float64
@@ -446,6 +462,10 @@ func TestFlow(t *testing.T) {
 		s.must(t, "CreateBatchPrediction", map[string]any{"BatchPredictionId": "bp-small", "MLModelId": "ml-small",
 			"BatchPredictionDataSourceId": "ds-eval", "OutputUri": "s3://bucket/out/"}, nil)
 		s.wait(t, "DescribeBatchPredictions", "MLModelId", "ml-small")
+		s.must(t, "CreateBatchPrediction", map[string]any{"BatchPredictionId": "bp-small", "MLModelId": "ml-small",
+			"BatchPredictionDataSourceId": "ds-eval", "OutputUri": "s3://bucket/out/"}, nil)
+		s.wantError(t, "IdempotentParameterMismatchException", "output", "CreateBatchPrediction", map[string]any{"BatchPredictionId": "bp-small", "MLModelId": "ml-small",
+			"BatchPredictionDataSourceId": "ds-eval", "OutputUri": "s3://bucket/elsewhere/"})
 		var bp struct {
 			OutputURI        string `json:"OutputUri"`
 			TotalRecordCount int64
