@@ -428,7 +428,11 @@ func TestFlow(t *testing.T) {
 		}
 
 		// The hand reader's fallback: escapes and non-ASCII values.
-		var alt struct{ Prediction struct{ PredictedLabel string `json:"predictedLabel"` } }
+		var alt struct {
+			Prediction struct {
+				PredictedLabel string `json:"predictedLabel"`
+			}
+		}
 		s.must(t, "Predict", json.RawMessage(`{"MLModelId":"ml-small","Record":{"x":"9.5","color":"r\u00e9d"},"PredictEndpoint":"`+s.url+`"}`), &alt)
 		if alt.Prediction.PredictedLabel != "1" {
 			t.Errorf("Predict with an escape: %+v", alt)
