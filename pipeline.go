@@ -1,5 +1,7 @@
 package perch
 
+import "time"
+
 // PipelineState says whether a pipeline takes new objects.
 type PipelineState string
 
@@ -77,6 +79,8 @@ type PipelineRun struct {
 	Key      string `json:"key"`
 	Version  string `json:"version"` // the object's ETag
 	Size     int64  `json:"size"`
+	// Landed is the object's modification time when the run was made.
+	Landed time.Time `json:"landedAt,omitzero"`
 	// Rows is how many records have been read and committed to every
 	// sink; a run that starts again skips their writes.
 	Rows        int64    `json:"rows"`

@@ -69,6 +69,7 @@ func newAPI(svc *service.Service, opt Options) *api {
 		reg = prometheus.NewRegistry()
 	}
 	a.metrics = newMetrics(reg, own)
+	registerPipelineMetrics(reg)
 	a.mux = http.NewServeMux()
 	for _, rt := range a.routes() {
 		a.mux.Handle(rt.method+" "+rt.pattern, a.chain(rt))

@@ -7,11 +7,19 @@ import (
 	"mime"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/yaml"
 
 	"github.com/perchml/perch"
+	"github.com/perchml/perch/pipeline"
 	"github.com/perchml/perch/service"
 )
+
+// registerPipelineMetrics serves the pipelines' series on /metrics with
+// the API's own.
+func registerPipelineMetrics(reg *prometheus.Registry) {
+	register(reg, pipeline.Collector())
+}
 
 // Body cap of a pipeline test: the file it is run on.
 const pipelineTestBodyBytes = 64 << 20

@@ -183,6 +183,9 @@ func (e *Engine) Run(ctx context.Context, runID string) error {
 		if r.StartedAt == nil {
 			t := time.Now().UTC()
 			r.StartedAt = &t
+			if s, ok := since(r.Landed); ok {
+				mLag.WithLabelValues(r.Pipeline).Observe(s)
+			}
 		}
 		r.Status = perch.StatusInProgress
 		r.Attempt++
@@ -197,9 +200,17 @@ func (e *Engine) Run(ctx context.Context, runID string) error {
 		defer cancel()
 		e.Store.UpdatePipelineRun(bg, runID, func(r *perch.PipelineRun) error {
 			r.Status, r.Message = perch.StatusPending, msg
+			r.DurationMS += time.Since(start).Milliseconds()
 			return nil
 		})
+		if ctx.Err() == nil {
+			mErrors.WithLabelValues(r.Pipeline).Inc()
+		}
 		return err
+	}
+	mObjects.WithLabelValues(r.Pipeline, "completed").Inc()
+	if s, ok := since(r.Landed); ok {
+		mLatency.WithLabelValues(r.Pipeline).Observe(s)
 	}
 	_, err = e.Store.UpdatePipelineRun(context.WithoutCancel(ctx), runID, func(r *perch.PipelineRun) error {
 		t := time.Now().UTC()
@@ -223,6 +234,7 @@ func (e *Engine) finish(ctx context.Context, runID string, reason error) error {
 		}
 		t := time.Now().UTC()
 		r.Status, r.FinishedAt, r.Message = perch.StatusFailed, &t, reason.Error()
+		mObjects.WithLabelValues(r.Pipeline, "quarantined").Inc()
 		return nil
 	})
 	if perch.Code(err) == perch.ENotFound {
@@ -270,6 +282,7 @@ func (e *Engine) process(ctx context.Context, p *perch.Pipeline, r *perch.Pipeli
 			s.close()
 		}
 	}()
+	var kinds []string
 	for _, def := range p.Sinks {
 		var s sink
 		switch {
@@ -288,12 +301,13 @@ func (e *Engine) process(ctx context.Context, p *perch.Pipeline, r *perch.Pipeli
 				s = obs
 			}
 		case def.HTTP != nil:
-			s, err = openHTTPSink(def.HTTP, p.ID, r.Key, r.Version)
+			s, err = openHTTPSink(def.HTTP, layout, p.ID, r.Key, r.Version)
 		}
 		if err != nil {
 			return nil, err
 		}
 		sinks = append(sinks, s)
+		kinds = append(kinds, sinkKind(def))
 	}
 
 	size := e.BatchRows
@@ -315,13 +329,15 @@ func (e *Engine) process(ctx context.Context, p *perch.Pipeline, r *perch.Pipeli
 	done := r.Rows // the checkpoint: records already written everywhere
 	for b := range batches {
 		fresh := b.last > done
-		for _, s := range sinks {
+		for i, s := range sinks {
 			if !fresh && !s.whole() {
 				continue
 			}
+			t := time.Now()
 			if err := s.write(ctx, b.results); err != nil {
 				return nil, err
 			}
+			mBatch.WithLabelValues(kinds[i]).Observe(time.Since(t).Seconds())
 		}
 		if !fresh {
 			select {
@@ -353,6 +369,8 @@ func (e *Engine) process(ctx context.Context, p *perch.Pipeline, r *perch.Pipeli
 		}); err != nil {
 			return nil, err
 		}
+		mRecords.WithLabelValues(p.ID, "predicted").Add(float64(nres))
+		mRecords.WithLabelValues(p.ID, "dead_letter").Add(float64(ndead))
 		done = b.last
 		select {
 		case free <- b:
@@ -435,4 +453,19 @@ func readBatches(ctx context.Context, rd *Reader, pred *model.Predictor, size in
 		}
 	}()
 	return out, errc
+}
+
+// sinkKind names a sink's kind, as metrics label it.
+func sinkKind(s perch.PipelineSink) string {
+	switch {
+	case s.SQL != nil && strings.HasPrefix(s.SQL.URL, "sqlite:"):
+		return "sqlite"
+	case s.SQL != nil:
+		return "postgres"
+	case s.Objects != nil:
+		return "objects"
+	case s.HTTP != nil:
+		return "http"
+	}
+	return "unknown"
 }

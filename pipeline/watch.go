@@ -267,7 +267,7 @@ func (w *Watcher) take(ctx context.Context, p *perch.Pipeline, o objects.Attrs) 
 	id := RunID(p.ID, o.Key, o.ETag)
 	err := w.Engine.Store.CreatePipelineRun(ctx, &perch.PipelineRun{
 		Meta:     perch.Meta{ID: id, Name: o.Key},
-		Pipeline: p.ID, Key: o.Key, Version: o.ETag, Size: o.Size,
+		Pipeline: p.ID, Key: o.Key, Version: o.ETag, Size: o.Size, Landed: o.ModTime.UTC(),
 	})
 	if perch.Code(err) == perch.EConflict {
 		r, err := w.Engine.Store.GetPipelineRun(ctx, id)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"database/sql"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -134,6 +136,31 @@ func TestQuickstartPipeline(t *testing.T) {
 		t.Fatalf("%s: %v\n%s", m[1], err, got)
 	}
 	waitFounding(t, dir, start, "adult-1000", 2000, nil)
+
+	// The runs show on /metrics.
+	u := regexp.MustCompile(`serving on (http://\S+)`).FindStringSubmatch(out)
+	key, err := os.ReadFile(filepath.Join(dir, "root-key"))
+	if u == nil || err != nil {
+		t.Fatalf("no server URL or root key: %v", err)
+	}
+	req, _ := http.NewRequest("GET", u[1]+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(key)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`perch_pipeline_records_total{outcome="predicted",pipeline="income-inbox"} 2000`,
+		`perch_pipeline_records_total{outcome="dead_letter",pipeline="income-inbox"} 3`,
+		`perch_pipeline_objects_total{outcome="completed",pipeline="income-inbox"} 2`,
+		`perch_pipeline_land_to_commit_seconds_count{pipeline="income-inbox"} 2`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 // waitFounding waits up to 3 s for the results of the inbox object named
