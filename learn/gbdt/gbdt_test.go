@@ -451,6 +451,26 @@ func TestSameModelOnOneCore(t *testing.T) {
 	if !reflect.DeepEqual(a, b) {
 		t.Fatal("one core trained another model")
 	}
+	// The classes' trees grow at once on several cores.
+	d := synthetic(2000, 7)
+	y3 := make([]float64, len(d.y))
+	for i, r := range d.rows {
+		y3[i] = float64(len(r[2]) + int(d.y[i]) + len(r[0])%2)
+	}
+	p.NumTrees = 10
+	a, err = Train(d.schema, d.rows, y3, perch.MulticlassModel, 5, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GOMAXPROCS(1)
+	b, err = Train(d.schema, d.rows, y3, perch.MulticlassModel, 5, p, nil)
+	runtime.GOMAXPROCS(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("one core trained another MULTICLASS model")
+	}
 }
 
 func BenchmarkMargin(b *testing.B) {

@@ -73,7 +73,7 @@ type grower struct {
 	parts [][]hbin
 	leafs []leaf
 	cats  []catStat
-	m     *Model
+	m     *Model // the tree being grown, alone
 }
 
 type catStat struct {
@@ -82,16 +82,20 @@ type catStat struct {
 	s     hbin
 }
 
-func newGrower(p *Params, fs []Feature, bins []uint8, n int, m *Model) *grower {
-	gr := &grower{p: p, fs: fs, w: len(fs), bins: bins, n: n, m: m,
-		idx: make([]int32, n), tmp: make([]int32, n), use: make([]bool, len(fs))}
-	w := len(fs)
-	gr.cols = make([]uint8, len(bins))
+// columns returns the bins of n rows column after column.
+func columns(bins []uint8, n, w int) []uint8 {
+	cols := make([]uint8, len(bins))
 	for r := 0; r < n; r++ {
 		for f, b := range bins[r*w : r*w+w] {
-			gr.cols[f*n+r] = b
+			cols[f*n+r] = b
 		}
 	}
+	return cols
+}
+
+func newGrower(p *Params, fs []Feature, bins, cols []uint8, n int) *grower {
+	gr := &grower{p: p, fs: fs, w: len(fs), bins: bins, cols: cols, n: n,
+		idx: make([]int32, n), tmp: make([]int32, n), use: make([]bool, len(fs))}
 	for i := range fs {
 		gr.off = append(gr.off, int32(gr.nbins))
 		gr.nbins += fs[i].bins()
@@ -125,11 +129,25 @@ func (gr *grower) newNode(cover int) int32 {
 	return int32(len(m.Feature) - 1)
 }
 
-// grow grows a tree on the rows idx[:n] and returns its root. The leaves
-// are left in gr.leafs, their rows in idx, for the caller to update the
-// margins without walking the tree.
-func (gr *grower) grow(n int) int32 {
+// setUse sets the features the next tree may split on.
+func (gr *grower) setUse(use []bool) {
+	copy(gr.use, use)
+	gr.used = gr.used[:0]
+	for f, ok := range use {
+		if ok {
+			gr.used = append(gr.used, int32(f))
+		}
+	}
+}
+
+// grow grows a tree on the rows idx[:n] into t, alone (its root is node
+// 0, its storage reused). The leaves are left in gr.leafs, their rows in
+// idx, for the caller to update the margins without walking the tree.
+func (gr *grower) grow(n int, t *Model) {
 	p := gr.p
+	gr.m = t
+	t.Feature, t.Threshold, t.DefaultLeft, t.Left, t.Right = t.Feature[:0], t.Threshold[:0], t.DefaultLeft[:0], t.Left[:0], t.Right[:0]
+	t.Value, t.Cover, t.Gain, t.Sets = t.Value[:0], t.Cover[:0], t.Gain[:0], t.Sets[:0]
 	root := gr.newNode(n)
 	hist := gr.getHist()
 	gr.build(hist, gr.idx[:n])
@@ -160,7 +178,6 @@ func (gr *grower) grow(n int) int32 {
 			l.hist = nil
 		}
 	}
-	return root
 }
 
 func (gr *grower) splittable(l *leaf) bool {

@@ -78,7 +78,20 @@ func Train(s *perch.Schema, rows [][]string, y []float64, t perch.ModelType, k i
 	}
 	grad := make([]float64, n*k)
 	hess := make([]float64, n*k)
-	gr := newGrower(&p, fs, bins, n, m)
+	// One grower per core, up to one per class: the trees of a round's
+	// classes grow at once, each into its own fragment, and are appended
+	// in class order.
+	cols := columns(bins, n, len(fs))
+	growers := make([]*grower, min(k, runtime.GOMAXPROCS(0)))
+	for i := range growers {
+		growers[i] = newGrower(&p, fs, bins, cols, n)
+	}
+	uses := make([][]bool, k)
+	frags := make([]*Model, k)
+	for c := range uses {
+		uses[c] = make([]bool, len(fs))
+		frags[c] = &Model{Features: fs}
+	}
 	sample := train
 	var others []int32 // rows whose margins need a walk through the tree
 	if p.RowFraction < 1 {
@@ -105,21 +118,44 @@ func Train(s *perch.Schema, rows [][]string, y []float64, t perch.ModelType, k i
 			}
 		}
 		walk = append(append(walk[:0], others...), valid...)
-		for c := 0; c < k; c++ {
-			gr.sampleFeatures(rng)
+		for c := range uses {
+			sampleFeatures(uses[c], p.FeatureFraction, rng)
+		}
+		grow := func(gr *grower, c int) {
+			gr.setUse(uses[c])
 			gr.g, gr.h = grad[c*n:(c+1)*n], hess[c*n:(c+1)*n]
 			copy(gr.idx, sample)
-			root := gr.grow(len(sample))
-			m.Roots = append(m.Roots, root)
+			f := frags[c]
+			gr.grow(len(sample), f)
 			for _, l := range gr.leafs {
-				v := m.Value[l.node]
+				v := f.Value[l.node]
 				for _, r := range gr.idx[l.lo:l.hi] {
 					margins[int(r)*k+c] += v
 				}
 			}
 			w := len(fs)
 			for _, r := range walk {
-				margins[int(r)*k+c] += m.Value[m.leaf(root, bins[int(r)*w:int(r)*w+w])]
+				margins[int(r)*k+c] += f.Value[f.leaf(0, bins[int(r)*w:int(r)*w+w])]
+			}
+		}
+		if len(growers) == 1 {
+			for c := 0; c < k; c++ {
+				grow(growers[0], c)
+				m.append(frags[c])
+			}
+		} else {
+			var next atomic.Int32
+			var wg sync.WaitGroup
+			for _, gr := range growers {
+				wg.Go(func() {
+					for c := int(next.Add(1)) - 1; c < k; c = int(next.Add(1)) - 1 {
+						grow(gr, c)
+					}
+				})
+			}
+			wg.Wait()
+			for _, f := range frags {
+				m.append(f)
 			}
 		}
 		nodesAt, setsAt = append(nodesAt, len(m.Feature)), append(setsAt, len(m.Sets))
@@ -275,25 +311,43 @@ func loss(t perch.ModelType, k int, y, margins []float64, rows []int32) float64 
 	return s / float64(len(rows))
 }
 
-// sampleFeatures picks the features the next tree may split on.
-func (gr *grower) sampleFeatures(rng *rand.Rand) {
-	if gr.p.FeatureFraction >= 1 {
-		for i := range gr.use {
-			gr.use[i] = true
+// sampleFeatures picks the features a tree may split on.
+func sampleFeatures(use []bool, fraction float64, rng *rand.Rand) {
+	if fraction >= 1 {
+		for i := range use {
+			use[i] = true
 		}
-	} else {
-		clear(gr.use)
-		n := max(1, int(math.Round(gr.p.FeatureFraction*float64(len(gr.use)))))
-		for _, f := range rng.Perm(len(gr.use))[:n] {
-			gr.use[f] = true
-		}
+		return
 	}
-	gr.used = gr.used[:0]
-	for f, ok := range gr.use {
-		if ok {
-			gr.used = append(gr.used, int32(f))
-		}
+	clear(use)
+	n := max(1, int(math.Round(fraction*float64(len(use)))))
+	for _, f := range rng.Perm(len(use))[:n] {
+		use[f] = true
 	}
+}
+
+// append adds the tree f, grown alone, to m.
+func (m *Model) append(f *Model) {
+	base, sets := int32(len(m.Feature)), int32(len(m.Sets)/setWords)
+	m.Roots = append(m.Roots, base)
+	for i, ft := range f.Feature {
+		t, l, r := f.Threshold[i], f.Left[i], f.Right[i]
+		if ft >= 0 {
+			l, r = l+base, r+base
+			if m.Features[ft].categorical() {
+				t += sets
+			}
+		}
+		m.Feature = append(m.Feature, ft)
+		m.Threshold = append(m.Threshold, t)
+		m.Left = append(m.Left, l)
+		m.Right = append(m.Right, r)
+	}
+	m.DefaultLeft = append(m.DefaultLeft, f.DefaultLeft...)
+	m.Value = append(m.Value, f.Value...)
+	m.Cover = append(m.Cover, f.Cover...)
+	m.Gain = append(m.Gain, f.Gain...)
+	m.Sets = append(m.Sets, f.Sets...)
 }
 
 // leaf returns the leaf of the tree rooted at node i that a row with
