@@ -3,10 +3,13 @@ package aml_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/perchml/perch/aml"
 	"github.com/perchml/perch/internal/testdb"
@@ -90,4 +93,55 @@ func TestRedshift(t *testing.T) {
 		in["ComputeStatistics"] = false
 		return in
 	}())
+}
+
+// mariaDB gives the test a database of its own on the local MySQL or
+// MariaDB server, through the mysql client as the operating system's
+// user, and a user with a password to reach it over TCP; it returns the
+// database's URL without credentials, the user and the password. Without
+// a server the test is skipped.
+func mariaDB(t *testing.T) (base, user, password string) {
+	t.Helper()
+	name := fmt.Sprintf("perch_test_%d_%d", os.Getpid(), time.Now().UnixNano())
+	user, password = "perch_test", "perch-test-password"
+	setup := fmt.Sprintf("CREATE DATABASE %[1]s; CREATE USER IF NOT EXISTS '%[2]s'@'127.0.0.1' IDENTIFIED BY '%[3]s'; "+
+		"GRANT ALL ON %[1]s.* TO '%[2]s'@'127.0.0.1'; "+
+		"CREATE TABLE %[1]s.points (x DOUBLE, color VARCHAR(10), y INT); "+
+		"INSERT INTO %[1]s.points WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) "+
+		"SELECT (i %% 100) / 10, ELT(i %% 3 + 1, 'red', 'green', 'blue'), IF(i %% 100 > 50, 1, 0) FROM n;", name, user, password)
+	if out, err := exec.Command("mysql", "-e", setup).CombinedOutput(); err != nil {
+		t.Skipf("no MySQL or MariaDB server to use through the mysql client: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("mysql", "-e", "DROP DATABASE "+name).Run() })
+	return "mysql://127.0.0.1:3306/" + name, user, password
+}
+
+// TestRDSMySQL makes a data source of a query's rows on MySQL (MariaDB),
+// what AML's RDS data sources read.
+func TestRDSMySQL(t *testing.T) {
+	base, user, password := mariaDB(t)
+	s := newServer(t, testdb.SQLite(t), aml.Options{Databases: map[string]string{"mysql-instance": base}})
+	in := map[string]any{
+		"DataSourceId": "ds-mysql", "DataSourceName": "ds-mysql", "RoleARN": "arn:aws:iam::123456789012:role/ml", "ComputeStatistics": true,
+		"RDSData": map[string]any{
+			"DatabaseInformation": map[string]string{"InstanceIdentifier": "mysql-instance", "DatabaseName": "points"},
+			"SelectSqlQuery":      "SELECT x, color, y FROM points ORDER BY x",
+			"DatabaseCredentials": map[string]string{"Username": user, "Password": password},
+			"S3StagingLocation":   "s3://bucket/staging/",
+			"ResourceRole":        "DataPipelineDefaultResourceRole", "ServiceRole": "DataPipelineDefaultRole",
+			"SubnetId": "subnet-1", "SecurityGroupIds": []string{"sg-1"},
+		},
+	}
+	s.must(t, "CreateDataSourceFromRDS", in, nil)
+	s.wait(t, "DescribeDataSources", "Name", "ds-mysql")
+	staged, err := os.ReadFile(filepath.Join(s.dir, "objects", "bucket", "staging", "ds-mysql.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(string(staged)), "\n"); len(lines) != 301 || lines[0] != "x,color,y" {
+		t.Errorf("staged %d lines, header %q", len(lines), lines[0])
+	}
+	in["RDSData"].(map[string]any)["DatabaseCredentials"] = map[string]string{"Username": user, "Password": "wrong-password"}
+	in["DataSourceId"] = "ds-mysql-denied"
+	s.wantError(t, "InvalidInputException", "SelectSqlQuery", "CreateDataSourceFromRDS", in)
 }

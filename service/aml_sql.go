@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
 
 	"github.com/perchml/perch"
@@ -19,7 +20,8 @@ import (
 type SQLSource struct {
 	// URL is the database's, credentials included:
 	// postgres://user:password@host:5432/db (PostgreSQL, and Redshift,
-	// which speaks its protocol).
+	// which speaks its protocol) or mysql://user:password@host:3306/db
+	// (MySQL and MariaDB, what AML's RDS data sources read).
 	URL   string
 	Query string
 	// Staging is where the rows are written, an object key prefix; the
@@ -46,11 +48,11 @@ func (s *Service) CreateDataSourceFromSQL(ctx context.Context, in DataSourceInpu
 	} else if perch.Code(err) != perch.ENotFound {
 		return nil, err
 	}
-	u, err := url.Parse(src.URL)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return nil, perch.Errorf(perch.EInvalid, "database: perch reads PostgreSQL (and Redshift) databases; the configured URL is not postgres://")
+	driver, dsn, err := sqlDSN(src.URL)
+	if err != nil {
+		return nil, err
 	}
-	db, err := sql.Open("pgx", src.URL)
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		return nil, perch.Errorf(perch.EInvalid, "database: %v", err)
 	}
@@ -99,4 +101,34 @@ func (s *Service) CreateDataSourceFromSQL(ctx context.Context, in DataSourceInpu
 		return nil, err
 	}
 	return s.CreateDataSourceOnce(ctx, in)
+}
+
+// sqlDSN turns a database URL into a driver and its data source name.
+func sqlDSN(raw string) (driver, dsn string, err error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", "", perch.Errorf(perch.EInvalid, "database: the configured URL does not parse")
+	}
+	switch u.Scheme {
+	case "postgres", "postgresql":
+		return "pgx", raw, nil
+	case "mysql", "mariadb":
+		c := mysql.NewConfig()
+		c.Net, c.Addr, c.DBName = "tcp", u.Host, strings.TrimPrefix(u.Path, "/")
+		if u.Port() == "" {
+			c.Addr = u.Hostname() + ":3306"
+		}
+		if u.User != nil {
+			c.User = u.User.Username()
+			c.Passwd, _ = u.User.Password()
+		}
+		for k, v := range u.Query() {
+			if c.Params == nil {
+				c.Params = map[string]string{}
+			}
+			c.Params[k] = v[0]
+		}
+		return "mysql", c.FormatDSN(), nil
+	}
+	return "", "", perch.Errorf(perch.EInvalid, "database: perch reads PostgreSQL, Redshift, MySQL and MariaDB; the configured URL is %s://", u.Scheme)
 }
