@@ -30,10 +30,12 @@ type Runner interface {
 }
 
 // PipelineRunner takes pipeline runs through; *service.Service is one.
-// attempt counts from 1; after the last attempt's failure the runner
-// gives up on the run (it quarantines it) rather than returning an error.
+// runAttempt is the run's attempt the job belongs to (it moves on when a
+// run is found abandoned by a stopped server); try counts the job's tries
+// from 1, and after the last one's failure the runner gives up on the run
+// (it quarantines it) rather than returning an error.
 type PipelineRunner interface {
-	RunPipeline(ctx context.Context, runID string, attempt, maxAttempts int) error
+	RunPipeline(ctx context.Context, runID string, runAttempt, try, maxTries int) error
 }
 
 // Options tune a Queue.
@@ -64,7 +66,8 @@ const pipelineAttempts = 8
 // pipelineArgs is a pipeline run's job: one per (pipeline, key, version),
 // named by the run's id.
 type pipelineArgs struct {
-	RunID string `json:"runId"`
+	RunID   string `json:"runId"`
+	Attempt int    `json:"attempt"`
 }
 
 func (pipelineArgs) Kind() string { return "perch-pipeline" }
@@ -88,7 +91,7 @@ type pipelineWorker struct {
 }
 
 func (w *pipelineWorker) Work(ctx context.Context, job *river.Job[pipelineArgs]) error {
-	err := w.run.RunPipeline(ctx, job.Args.RunID, job.Attempt, job.MaxAttempts)
+	err := w.run.RunPipeline(ctx, job.Args.RunID, job.Args.Attempt, job.Attempt, job.MaxAttempts)
 	if errors.Is(err, service.ErrNotReady) {
 		return river.JobSnooze(w.wait)
 	}
@@ -229,10 +232,11 @@ func (q *Queue) Enqueue(ctx context.Context, j service.Job) error {
 	return nil
 }
 
-// EnqueuePipelineRun queues the job of a pipeline run; the service calls
-// it. A run whose job waits or runs already is left alone.
-func (q *Queue) EnqueuePipelineRun(ctx context.Context, runID string) error {
-	if _, err := q.client.Insert(ctx, pipelineArgs{RunID: runID}, nil); err != nil {
+// EnqueuePipelineRun queues the job of a pipeline run at one of its
+// attempts; the service calls it. A job that waits or runs already is
+// left alone.
+func (q *Queue) EnqueuePipelineRun(ctx context.Context, runID string, attempt int) error {
+	if _, err := q.client.Insert(ctx, pipelineArgs{RunID: runID, Attempt: attempt}, nil); err != nil {
 		return fmt.Errorf("jobs: enqueue pipeline run %s: %w", runID, err)
 	}
 	return nil

@@ -21,7 +21,7 @@ type pipelineRecorder struct {
 	done     chan string
 }
 
-func (r *pipelineRecorder) RunPipeline(ctx context.Context, id string, attempt, maxAttempts int) error {
+func (r *pipelineRecorder) RunPipeline(ctx context.Context, id string, _, attempt, maxAttempts int) error {
 	r.mu.Lock()
 	r.attempts[id] = append(r.attempts[id], attempt)
 	n := len(r.attempts[id])
@@ -44,7 +44,7 @@ func TestPipelineRuns(t *testing.T) {
 		q, _ := openQueue(t, dsn, r)
 		ctx := context.Background()
 		for range 2 {
-			if err := q.EnqueuePipelineRun(ctx, "pr-1"); err != nil {
+			if err := q.EnqueuePipelineRun(ctx, "pr-1", 1); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -72,7 +72,7 @@ func TestHTTPSink(t *testing.T) {
 	setSinks(perch.PipelineSink{HTTP: &perch.HTTPSink{URL: srv.URL, Batch: 300}})
 	r := e.drop(t, "a.csv", testRows(t, 1000))
 	start := time.Now()
-	if err := e.engine.Run(ctx, r.ID); err == nil || !strings.Contains(err.Error(), "allow_private") {
+	if err := e.engine.Run(ctx, r.ID, 1); err == nil || !strings.Contains(err.Error(), "allow_private") {
 		t.Fatalf("run: %v", err)
 	}
 	if rc.posts != 0 || time.Since(start) > time.Second {
@@ -84,7 +84,7 @@ func TestHTTPSink(t *testing.T) {
 	}
 	// Allowed, two 500s are retried, and 1,000 results go in 4 batches.
 	setSinks(perch.PipelineSink{HTTP: &perch.HTTPSink{URL: srv.URL, Batch: 300, AllowPrivate: true}})
-	if err := e.engine.Run(ctx, r.ID); err != nil {
+	if err := e.engine.Run(ctx, r.ID, 1); err != nil {
 		t.Fatal(err)
 	}
 	if rc.results != 1000 || len(rc.keys) != 4 || rc.posts != 6 {
@@ -93,7 +93,7 @@ func TestHTTPSink(t *testing.T) {
 	// A receiver that stays down fails the run, to be tried again.
 	rc.fails = 100
 	r = e.drop(t, "b.csv", testRows(t, 10))
-	if err := e.engine.Run(ctx, r.ID); err == nil || !strings.Contains(err.Error(), "after 5 tries") {
+	if err := e.engine.Run(ctx, r.ID, 1); err == nil || !strings.Contains(err.Error(), "after 5 tries") {
 		t.Fatalf("run against a receiver down: %v", err)
 	}
 }

@@ -12,6 +12,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -41,7 +42,13 @@ type Engine struct {
 	// BatchRows is how many records are written and checkpointed at a
 	// time; 0 means 10,000.
 	BatchRows int
+	// Lease is how long a run may go without showing it is alive before a
+	// watcher takes it for abandoned; 0 means DefaultLease.
+	Lease time.Duration
 }
+
+// DefaultLease is how long a run may go without a sign of life.
+const DefaultLease = 30 * time.Second
 
 func (e *Engine) log() *slog.Logger {
 	if e.Logger == nil {
@@ -157,7 +164,12 @@ type sink interface {
 // writes the results and dead letters batch by batch, checkpointing after
 // each, and records the run COMPLETED. A run that was interrupted resumes
 // after its checkpoint. An error leaves the run to be tried again.
-func (e *Engine) Run(ctx context.Context, runID string) error {
+//
+// attempt is the run's attempt the caller was given: a run found
+// abandoned (its server stopped) moves on to its next attempt, and a
+// caller holding an older one does nothing, so that one worker at a time
+// has the run.
+func (e *Engine) Run(ctx context.Context, runID string, attempt int) error {
 	r, err := e.Store.GetPipelineRun(ctx, runID)
 	if perch.Code(err) == perch.ENotFound {
 		return nil
@@ -165,7 +177,7 @@ func (e *Engine) Run(ctx context.Context, runID string) error {
 	if err != nil {
 		return err
 	}
-	if r.Status.Done() {
+	if r.Status.Done() || max(r.Attempt, 1) != max(attempt, 1) {
 		return nil
 	}
 	p, err := e.Store.GetPipeline(ctx, r.Pipeline)
@@ -187,12 +199,18 @@ func (e *Engine) Run(ctx context.Context, runID string) error {
 				mLag.WithLabelValues(r.Pipeline).Observe(s)
 			}
 		}
+		if max(r.Attempt, 1) != max(attempt, 1) {
+			return errSuperseded
+		}
 		r.Status = perch.StatusInProgress
-		r.Attempt++
 		return nil
-	}); err != nil {
+	}); errors.Is(err, errSuperseded) {
+		return nil
+	} else if err != nil {
 		return err
 	}
+	stop := e.heartbeat(ctx, runID)
+	defer stop()
 	outputs, err := e.process(ctx, p, r)
 	if err != nil {
 		msg := err.Error()
@@ -220,6 +238,31 @@ func (e *Engine) Run(ctx context.Context, runID string) error {
 		return nil
 	})
 	return err
+}
+
+// errSuperseded says a run moved on to a newer attempt.
+var errSuperseded = errors.New("pipeline: run superseded")
+
+// heartbeat touches the run now and then while it is worked, so that a
+// watcher does not take it for abandoned between checkpoints.
+func (e *Engine) heartbeat(ctx context.Context, runID string) (stop func()) {
+	every := cmp.Or(e.Lease, DefaultLease) / 3
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				e.Store.UpdatePipelineRun(ctx, runID, func(*perch.PipelineRun) error { return nil })
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // Fail records a run that will not be tried again, with the reason.

@@ -334,7 +334,7 @@ func TestRun(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	r := e.drop(t, "a.csv", append(testRows(t, 1000), malformed...))
-	if err := e.engine.Run(ctx, r.ID); err != nil {
+	if err := e.engine.Run(ctx, r.ID, 1); err != nil {
 		t.Fatal(err)
 	}
 	got, err := e.store.GetPipelineRun(ctx, r.ID)
@@ -360,7 +360,7 @@ func TestRun(t *testing.T) {
 		t.Errorf("output: %d lines, header %s", len(lines), lines[0])
 	}
 	// A run done is not done again.
-	if err := e.engine.Run(ctx, r.ID); err != nil {
+	if err := e.engine.Run(ctx, r.ID, 1); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := e.rows(t); n != 1000 {
@@ -408,7 +408,7 @@ func testResume(t *testing.T, dsn string) {
 		ctx, cancel := context.WithCancel(context.Background())
 		eng := *e.engine
 		eng.Store = &stopAfter{Store: e.store, n: 4, cancel: cancel}
-		err := eng.Run(ctx, r.ID)
+		err := eng.Run(ctx, r.ID, 1)
 		cancel()
 		got, gerr := e.store.GetPipelineRun(context.Background(), r.ID)
 		if gerr != nil {
@@ -472,11 +472,11 @@ func TestWatch(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var mu sync.Mutex
 	runs := map[string]int{}
-	w := &Watcher{Engine: e.engine, Poll: 20 * time.Millisecond, Enqueue: func(ctx context.Context, id string) error {
+	w := &Watcher{Engine: e.engine, Poll: 20 * time.Millisecond, Enqueue: func(ctx context.Context, id string, attempt int) error {
 		mu.Lock()
 		runs[id]++
 		mu.Unlock()
-		return e.engine.Run(ctx, id)
+		return e.engine.Run(ctx, id, attempt)
 	}}
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
@@ -561,5 +561,44 @@ func TestSQLSinkRewrite(t *testing.T) {
 				t.Errorf("row 3: %s %v (%v)", label, score, err)
 			}
 		})
+	}
+}
+
+// TestAbandoned finds a run left INPROGRESS by a server that stopped: it
+// moves on to its next attempt, which alone may work it.
+func TestAbandoned(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	r := e.drop(t, "a.csv", testRows(t, 10))
+	if _, err := e.store.UpdatePipelineRun(ctx, r.ID, func(r *perch.PipelineRun) error {
+		r.Status = perch.StatusInProgress
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	w := &Watcher{Engine: e.engine, Enqueue: func(_ context.Context, id string, attempt int) error {
+		got = append(got, attempt)
+		return nil
+	}}
+	if err := w.sweep(ctx, time.Minute); err != nil || len(got) != 1 || got[0] != 1 {
+		t.Fatalf("a live run: enqueued %v (%v)", got, err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if err := w.sweep(ctx, 10*time.Millisecond); err != nil || len(got) != 2 || got[1] != 2 {
+		t.Fatalf("an abandoned run: enqueued %v (%v)", got, err)
+	}
+	if err := e.engine.Run(ctx, r.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, _ := e.count(); n != 0 {
+		t.Errorf("the superseded attempt wrote %d rows", n)
+	}
+	if err := e.engine.Run(ctx, r.ID, 2); err != nil {
+		t.Fatal(err)
+	}
+	run, _ := e.store.GetPipelineRun(ctx, r.ID)
+	if run.Status != perch.StatusCompleted || run.Attempt != 2 || run.Predicted != 10 {
+		t.Errorf("run %+v", run)
 	}
 }

@@ -58,9 +58,9 @@ func TestThroughput(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			done := make(chan string, 1)
-			w := &Watcher{Engine: e.engine, Enqueue: func(ctx context.Context, id string) error {
+			w := &Watcher{Engine: e.engine, Enqueue: func(ctx context.Context, id string, attempt int) error {
 				go func() {
-					if err := e.engine.Run(ctx, id); err != nil {
+					if err := e.engine.Run(ctx, id, attempt); err != nil {
 						t.Error(err)
 					}
 					done <- id

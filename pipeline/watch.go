@@ -3,6 +3,7 @@ package pipeline
 import (
 	"cmp"
 	"context"
+	"errors"
 	"net/url"
 	"path"
 	"path/filepath"
@@ -24,17 +25,17 @@ const DefaultPoll = 250 * time.Millisecond
 // once.
 type Watcher struct {
 	Engine *Engine
-	// Enqueue hands a run to the durable queue; enqueueing a run that is
-	// waiting or running already does nothing.
-	Enqueue func(ctx context.Context, runID string) error
+	// Enqueue hands a run at one of its attempts to the durable queue;
+	// enqueueing one that is waiting or running already does nothing.
+	Enqueue func(ctx context.Context, runID string, attempt int) error
 	Poll    time.Duration // 0 means DefaultPoll
 	// Settle is how long a file in a folder must stay unchanged before it
 	// is taken, so that a file being copied in is not read half written;
 	// 0 means DefaultSettle.
 	Settle time.Duration
 	// Sweep is how often runs that are not done are enqueued again, in
-	// case a server stopped between storing a run and enqueueing it; 0
-	// means 30s.
+	// case a server stopped between storing a run and enqueueing it, or
+	// while working it; 0 means half the engine's lease.
 	Sweep time.Duration
 
 	sources map[string]*source // by pipeline id
@@ -64,7 +65,8 @@ type seen struct {
 func (w *Watcher) Run(ctx context.Context) {
 	poll := cmp.Or(w.Poll, DefaultPoll)
 	settle := cmp.Or(w.Settle, DefaultSettle)
-	sweep := cmp.Or(w.Sweep, 30*time.Second)
+	lease := cmp.Or(w.Engine.Lease, DefaultLease)
+	sweep := cmp.Or(w.Sweep, lease/2)
 	w.sources = map[string]*source{}
 	w.wake = make(chan struct{}, 1)
 	if ev, err := fsnotify.NewWatcher(); err == nil {
@@ -91,7 +93,7 @@ func (w *Watcher) Run(ctx context.Context) {
 		case <-w.wake:
 		}
 		if time.Since(lastSweep) >= sweep {
-			if err := w.sweep(ctx); err != nil && ctx.Err() == nil {
+			if err := w.sweep(ctx, lease); err != nil && ctx.Err() == nil {
 				log.Warn("pipeline sweep", "err", err)
 			}
 			lastSweep = time.Now()
@@ -131,8 +133,11 @@ func (w *Watcher) forward(ctx context.Context, ev *fsnotify.Watcher) {
 }
 
 // sweep enqueues every run not done: a server may have stopped between
-// storing one and enqueueing it, and a paused pipeline's runs wait.
-func (w *Watcher) sweep(ctx context.Context) error {
+// storing one and enqueueing it, and a paused pipeline's runs wait. A run
+// INPROGRESS that has shown no sign of life for lease was abandoned by a
+// server that stopped: it moves on to its next attempt, which a new job
+// takes (the old job, if it ever runs, finds itself superseded).
+func (w *Watcher) sweep(ctx context.Context, lease time.Duration) error {
 	for _, st := range []perch.Status{perch.StatusPending, perch.StatusInProgress} {
 		f := perch.Filter{Variable: "Status", Op: perch.OpEQ, Value: string(st), Limit: perch.MaxPageLimit}
 		for {
@@ -141,7 +146,25 @@ func (w *Watcher) sweep(ctx context.Context) error {
 				return err
 			}
 			for _, r := range runs {
-				if err := w.Enqueue(ctx, r.ID); err != nil {
+				if r.Status == perch.StatusInProgress && time.Since(r.UpdatedAt) > lease {
+					nr, err := w.Engine.Store.UpdatePipelineRun(ctx, r.ID, func(r *perch.PipelineRun) error {
+						if r.Status != perch.StatusInProgress || time.Since(r.UpdatedAt) <= lease {
+							return errSuperseded
+						}
+						r.Attempt = max(r.Attempt, 1) + 1
+						r.Status, r.Message = perch.StatusPending, "started again: the server working it stopped"
+						return nil
+					})
+					if errors.Is(err, errSuperseded) {
+						continue
+					}
+					if err != nil {
+						return err
+					}
+					w.Engine.log().Warn("abandoned pipeline run", "run", r.ID, "attempt", nr.Attempt)
+					r = nr
+				}
+				if err := w.Enqueue(ctx, r.ID, max(r.Attempt, 1)); err != nil {
 					return err
 				}
 			}
@@ -269,6 +292,7 @@ func (w *Watcher) take(ctx context.Context, p *perch.Pipeline, o objects.Attrs) 
 		Meta:     perch.Meta{ID: id, Name: o.Key},
 		Pipeline: p.ID, Key: o.Key, Version: o.ETag, Size: o.Size, Landed: o.ModTime.UTC(),
 	})
+	attempt := 1
 	if perch.Code(err) == perch.EConflict {
 		r, err := w.Engine.Store.GetPipelineRun(ctx, id)
 		if err != nil {
@@ -277,8 +301,9 @@ func (w *Watcher) take(ctx context.Context, p *perch.Pipeline, o objects.Attrs) 
 		if r.Status.Done() {
 			return nil
 		}
+		attempt = max(r.Attempt, 1)
 	} else if err != nil {
 		return err
 	}
-	return w.Enqueue(ctx, id)
+	return w.Enqueue(ctx, id, attempt)
 }

@@ -27,13 +27,13 @@ type PipelineInput struct {
 // pipelineQueue is the part of a Queue that runs pipelines; jobs.Queue
 // has it.
 type pipelineQueue interface {
-	EnqueuePipelineRun(ctx context.Context, runID string) error
+	EnqueuePipelineRun(ctx context.Context, runID string, attempt int) error
 }
 
 // pipelines returns the engine that runs pipelines on the service's store
 // and models.
 func (s *Service) pipelines() *pipeline.Engine {
-	return &pipeline.Engine{Store: s.store, Predictor: s.Predictor, Logger: s.log}
+	return &pipeline.Engine{Store: s.store, Predictor: s.Predictor, Logger: s.log, Lease: s.lease}
 }
 
 // CheckPipeline validates a pipeline's definition, its model included,
@@ -142,9 +142,9 @@ func (s *Service) GetPipelineRun(ctx context.Context, id string) (*perch.Pipelin
 // again with backoff, until the last attempt: the run is then quarantined
 // (FAILED, with the reason) and the pipeline goes on with other objects.
 // A paused pipeline's run waits (ErrNotReady).
-func (s *Service) RunPipeline(ctx context.Context, runID string, attempt, maxAttempts int) error {
+func (s *Service) RunPipeline(ctx context.Context, runID string, runAttempt, attempt, maxAttempts int) error {
 	e := s.pipelines()
-	err := e.Run(ctx, runID)
+	err := e.Run(ctx, runID, runAttempt)
 	switch {
 	case err == nil:
 		return nil
