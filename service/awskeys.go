@@ -47,7 +47,7 @@ func (s *Service) CreateAWSKey(ctx context.Context, name string) (id, secret str
 	if err != nil {
 		return "", "", nil, err
 	}
-	return id, secret, k, nil
+	return id, secret, withoutSecret(k), nil
 }
 
 func (s *Service) storeAWSKey(ctx context.Context, id, secret, name string, root bool) (*perch.Key, error) {
@@ -163,3 +163,14 @@ func (s *Service) AWSSecret(ctx context.Context, id string) (string, error) {
 var opened sync.Map // access key id → *openedSecret
 
 type openedSecret struct{ sealed, secret string }
+
+// withoutSecret is a key as it is shown: even sealed, a secret stays in
+// the store.
+func withoutSecret(k *perch.Key) *perch.Key {
+	if k == nil || k.SealedSecret == "" {
+		return k
+	}
+	c := *k
+	c.SealedSecret = ""
+	return &c
+}

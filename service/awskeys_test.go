@@ -62,7 +62,7 @@ func TestAWSKeys(t *testing.T) {
 	}
 
 	pid, psecret, pk, err := svc.CreateAWSKey(ctx, "ci")
-	if err != nil || !access.ValidAccessKeyID(pid) || pk.ID != pid || pk.Root {
+	if err != nil || !access.ValidAccessKeyID(pid) || pk.ID != pid || pk.Root || pk.SealedSecret != "" {
 		t.Fatalf("CreateAWSKey: %q %+v %v", pid, pk, err)
 	}
 	if got, err := svc.AWSSecret(ctx, pid); err != nil || got != psecret {
