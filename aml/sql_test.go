@@ -85,6 +85,9 @@ func TestRedshift(t *testing.T) {
 	s.wait(t, "DescribeDataSources", "Name", "ds-rds")
 
 	s.wantError(t, "InvalidInputException", "SelectSqlQuery", "CreateDataSourceFromRedshift", redshiftInput("ds-bad", "SELECT nope FROM points"))
+	perchOwn := redshiftInput("ds-own", "select 1")
+	perchOwn["DataSpec"].(map[string]any)["S3StagingLocation"] = "s3://.perch/models/"
+	s.wantError(t, "InvalidInputException", ".perch", "CreateDataSourceFromRedshift", perchOwn)
 	other := redshiftInput("ds-other", "select 1")
 	other["DataSpec"].(map[string]any)["DatabaseInformation"] = map[string]string{"ClusterIdentifier": "elsewhere", "DatabaseName": "test"}
 	s.wantError(t, "InvalidInputException", "no database is configured", "CreateDataSourceFromRedshift", other)

@@ -1,8 +1,10 @@
 package service
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
+	"io"
 	"maps"
 	"path"
 	"strings"
@@ -152,6 +154,27 @@ func amlManifest(id, outKey string) (string, bool) {
 		return "", false
 	}
 	return prefix + "batch-prediction/" + id + ".manifest", true
+}
+
+// writeOutput writes a batch prediction's output object from r, gzipped
+// when its key ends in .gz (as AML's result files are, and as a .gz data
+// file is read).
+func (s *Service) writeOutput(ctx context.Context, key string, r io.Reader) error {
+	if !strings.HasSuffix(key, ".gz") {
+		return s.objects.Write(ctx, key, r, "text/csv")
+	}
+	zr, zw := io.Pipe()
+	go func() {
+		z := gzip.NewWriter(zw)
+		_, err := io.Copy(z, r)
+		if cerr := z.Close(); err == nil {
+			err = cerr
+		}
+		zw.CloseWithError(err)
+	}()
+	err := s.objects.Write(ctx, key, zr, "application/gzip")
+	zr.CloseWithError(err) // stop the compressor if the write failed first
+	return err
 }
 
 // writeAMLManifest writes the manifest of a batch prediction laid out as

@@ -43,6 +43,11 @@ func (s *Service) CreateDataSourceFromSQL(ctx context.Context, in DataSourceInpu
 		return nil, perch.Errorf(perch.EInvalid, "SelectSqlQuery: required")
 	}
 	in.DataURL = strings.TrimSuffix(src.Staging, "/") + "/" + in.ID + ".csv"
+	// Staged rows must not land among perch's own files, which clients
+	// cannot write otherwise.
+	if first, _, _ := strings.Cut(in.DataURL, "/"); strings.EqualFold(first, ".perch") {
+		return nil, perch.Errorf(perch.EForbidden, "S3StagingLocation: .perch/ holds perch's own files")
+	}
 	if _, err := s.store.GetDataSource(ctx, in.ID); err == nil {
 		return s.CreateDataSourceOnce(ctx, in) // compares, as the entity exists
 	} else if perch.Code(err) != perch.ENotFound {
