@@ -37,6 +37,7 @@ func (a *api) pipelineRoutes() []*route {
 		{op: "resumePipeline", method: "POST", pattern: "/v1/pipelines/{id}/resume", handler: a.resumePipeline},
 		{op: "listPipelineRuns", method: "GET", pattern: "/v1/pipelines/{id}/runs", handler: a.listPipelineRuns},
 		{op: "testPipeline", method: "POST", pattern: "/v1/pipelines/{id}/test", handler: a.testPipeline, maxBody: pipelineTestBodyBytes},
+		{op: "pipelineEvents", method: "POST", pattern: "/v1/pipelines/{id}/events", handler: a.pipelineEvents},
 	}
 }
 
@@ -112,4 +113,17 @@ func (a *api) testPipeline(w http.ResponseWriter, r *http.Request) {
 	}
 	pv, err := a.svc.TestPipeline(r.Context(), r.PathValue("id"), q.Get("key"), r.Body)
 	respond(w, r, http.StatusOK, pv, err)
+}
+
+// pipelineEvents takes an S3 event notification (the body, as AWS or
+// MinIO posts it to a webhook) for the pipeline's source: the objects it
+// names are taken at once.
+func (a *api) pipelineEvents(w http.ResponseWriter, r *http.Request) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	keys, err := a.svc.PipelineEvent(r.Context(), r.PathValue("id"), b)
+	respond(w, r, http.StatusOK, map[string]any{"taken": keys}, err)
 }

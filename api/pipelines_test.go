@@ -46,6 +46,14 @@ func TestPipelines(t *testing.T) {
 	if !strings.Contains(string(r.body), `"records":2,"predicted":1,"deadLetters":1`) {
 		t.Errorf("test: %s", r.body)
 	}
+	// S3 event notifications: with a key, for the pipeline's bucket.
+	event := `{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"elsewhere/a.csv"}}}]}`
+	wantError(t, e.do(t, "POST", "/v1/pipelines/api-income/events", "", event), 401, "Unauthorized", "")
+	wantError(t, e.do(t, "POST", "/v1/pipelines/nope/events", e.root, event), 404, "NotFound", "")
+	wantError(t, e.do(t, "POST", "/v1/pipelines/api-income/events", e.root, "[1]"), 400, "Invalid", "S3 event")
+	if r := e.call(t, 200, "POST", "/v1/pipelines/api-income/events", event); string(r.body) != "{\"taken\":[]}\n" {
+		t.Errorf("an event outside the prefix: %s", r.body)
+	}
 	api.CheckSchema(t, "Pipeline", e.call(t, 200, "DELETE", "/v1/pipelines/api-income", nil).body)
 	wantError(t, e.do(t, "POST", "/v1/pipelines/api-income/resume", e.root, nil), 400, "Invalid", "deleted")
 }

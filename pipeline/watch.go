@@ -264,7 +264,7 @@ func (w *Watcher) scanOne(ctx context.Context, p *perch.Pipeline, settle time.Du
 				continue
 			}
 		}
-		if err := w.take(ctx, p, o); err != nil {
+		if err := w.Engine.take(ctx, p, o, w.Enqueue); err != nil {
 			return pending, err
 		}
 		s.taken[o.Key] = o.ETag
@@ -286,15 +286,15 @@ func (w *Watcher) scanOne(ctx context.Context, p *perch.Pipeline, settle time.Du
 // take starts the run of one object version, once: a run stored already
 // (by this server before it restarted, or by another) is only enqueued
 // again if it is not done.
-func (w *Watcher) take(ctx context.Context, p *perch.Pipeline, o objects.Attrs) error {
+func (e *Engine) take(ctx context.Context, p *perch.Pipeline, o objects.Attrs, enqueue func(ctx context.Context, runID string, attempt int) error) error {
 	id := RunID(p.ID, o.Key, o.ETag)
-	err := w.Engine.Store.CreatePipelineRun(ctx, &perch.PipelineRun{
+	err := e.Store.CreatePipelineRun(ctx, &perch.PipelineRun{
 		Meta:     perch.Meta{ID: id, Name: o.Key},
 		Pipeline: p.ID, Key: o.Key, Version: o.ETag, Size: o.Size, Landed: o.ModTime.UTC(),
 	})
 	attempt := 1
 	if perch.Code(err) == perch.EConflict {
-		r, err := w.Engine.Store.GetPipelineRun(ctx, id)
+		r, err := e.Store.GetPipelineRun(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -305,5 +305,5 @@ func (w *Watcher) take(ctx context.Context, p *perch.Pipeline, o objects.Attrs) 
 	} else if err != nil {
 		return err
 	}
-	return w.Enqueue(ctx, id, attempt)
+	return enqueue(ctx, id, attempt)
 }

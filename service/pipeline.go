@@ -188,3 +188,40 @@ func (s *Service) TestPipeline(ctx context.Context, id, key string, r io.Reader)
 	}
 	return s.pipelines().Preview(ctx, p, key, r)
 }
+
+// PipelineEvent takes the objects an S3 event notification (AWS or MinIO
+// JSON) says were created in a pipeline's source, without waiting for the
+// next listing; it returns the keys taken. An object already taken, by an
+// earlier event or a listing, is not taken twice.
+func (s *Service) PipelineEvent(ctx context.Context, id string, body []byte) ([]string, error) {
+	p, err := s.store.GetPipeline(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if p.Status == perch.StatusDeleted {
+		return nil, deleted("pipeline", id)
+	}
+	objs, err := pipeline.ParseS3Event(body)
+	if err != nil {
+		return nil, err
+	}
+	enqueue := func(ctx context.Context, runID string, attempt int) error {
+		q, ok := s.queue.(pipelineQueue)
+		if !ok {
+			return perch.Errorf(perch.EInternal, "this server's queue does not run pipelines")
+		}
+		return q.EnqueuePipelineRun(ctx, runID, attempt)
+	}
+	e := s.pipelines()
+	taken := []string{}
+	for _, o := range objs {
+		ok, err := e.Notify(ctx, p, o, enqueue)
+		if err != nil {
+			return taken, err
+		}
+		if ok {
+			taken = append(taken, o.Key)
+		}
+	}
+	return taken, nil
+}
