@@ -36,7 +36,9 @@ func TestS3Event(t *testing.T) {
 	} {
 		t.Setenv(k, v)
 	}
-	s3url := func(b string) string { return "s3://" + b + "?endpoint=" + srv.URL + "&use_path_style=true&region=us-east-1" }
+	s3url := func(b string) string {
+		return "s3://" + b + "?endpoint=" + srv.URL + "&use_path_style=true&region=us-east-1"
+	}
 
 	e := newEnv(t)
 	if _, err := e.store.UpdatePipeline(ctx, e.p.ID, func(p *perch.Pipeline) error {
