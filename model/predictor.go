@@ -33,8 +33,7 @@ type scratch struct {
 	bins   []uint8 // gbdt: one bin per feature, for rowBlock records
 }
 
-// rowBlock is the number of records ScoreRows walks through a tree
-// together.
+// rowBlock is the number of records ScoreRows bins at a time.
 const rowBlock = 256
 
 // Compile prepares m for prediction.
@@ -175,8 +174,7 @@ func (p *Predictor) score(fields []string, scores []float64, sc *scratch) {
 func (p *Predictor) Outputs() int { return p.k }
 
 // ScoreRows writes the scores of many records, Outputs() per record, as
-// Score would. A tree model walks a block of records through each tree
-// before the next, which keeps the tree in cache.
+// Score would, with one pooled scratch space for them all.
 func (p *Predictor) ScoreRows(rows [][]string, scores []float64) {
 	k := p.k
 	if p.trees == nil {

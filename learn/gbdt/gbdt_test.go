@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -493,4 +494,24 @@ func BenchmarkMargin(b *testing.B) {
 			c.Margin(bins, margin)
 		}
 	})
+}
+
+func TestNumBin(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for n := 0; n < 40; n++ {
+		f := Feature{Type: perch.Numeric}
+		for i := 0; i < n; i++ {
+			f.Uppers = append(f.Uppers, float64(rng.IntN(50)))
+		}
+		slices.Sort(f.Uppers)
+		for x := -1.0; x <= 51; x += 0.5 {
+			want := 1
+			for want-1 < len(f.Uppers) && f.Uppers[want-1] < x {
+				want++
+			}
+			if got := f.numBin(x); int(got) != want {
+				t.Fatalf("uppers %v, x %v: bin %d, want %d", f.Uppers, x, got, want)
+			}
+		}
+	}
 }
