@@ -4,7 +4,8 @@ Run by compat_test.go with:
   PERCH_URL                    the server (endpoint_url)
   AWS_SHARED_CREDENTIALS_FILE  the server's root-aws-credentials
   PERCH_OBJECTS                the server's objects folder, where
-                               s3://bucket/key is bucket/key
+                               s3://bucket/key is bucket/key; or
+  PERCH_S3_ENDPOINT            the S3 server of the server's bucket
   PERCH_MAX_PASSES             sgd.maxPasses for the model
 The Adult training file is at s3://bucket/adult/train.csv, the wine
 quality file at s3://bucket/wine/wine.csv.
@@ -26,7 +27,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 URL = os.environ["PERCH_URL"]
-OBJECTS = os.environ["PERCH_OBJECTS"]
+OBJECTS = os.environ.get("PERCH_OBJECTS")
+S3_ENDPOINT = os.environ.get("PERCH_S3_ENDPOINT")
 PASSES = os.environ.get("PERCH_MAX_PASSES", "5")
 FAST = {"Delay": 1, "MaxAttempts": 240}
 
@@ -78,9 +80,17 @@ def expect_error(name, fn, *args, **kwargs):
     raise AssertionError("%s: no error, want %s" % (fn.__name__, name))
 
 
-def local(s3url):
+def read(s3url):
+    """The object at an s3:// URL, as the server's object store has it."""
     assert s3url.startswith("s3://"), s3url
-    return os.path.join(OBJECTS, s3url[len("s3://"):])
+    if OBJECTS:
+        with open(os.path.join(OBJECTS, s3url[len("s3://"):]), "rb") as f:
+            return f.read()
+    bucket, key = s3url[len("s3://"):].split("/", 1)
+    s3 = boto3.client("s3", endpoint_url=S3_ENDPOINT, region_name="us-east-1",
+                      aws_access_key_id="test", aws_secret_access_key="test",
+                      config=Config(s3={"addressing_style": "path"}))
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
 def datasources():
@@ -112,6 +122,10 @@ def datasources():
                  DataSpec={"DataLocationS3": "s3://bucket/adult/train.csv", "DataSchema": SCHEMA})
     expect_error("InvalidInputException", ml.create_data_source_from_s3, DataSourceId="ds-missing",
                  DataSpec={"DataLocationS3": "s3://bucket/adult/missing.csv", "DataSchema": SCHEMA})
+    if S3_ENDPOINT:  # the server reaches its own bucket only
+        msg = expect_error("InvalidInputException", ml.create_data_source_from_s3, DataSourceId="ds-other",
+                           DataSpec={"DataLocationS3": "s3://other/adult/train.csv", "DataSchema": SCHEMA})
+        assert "s3://bucket" in msg, msg
     msg = expect_error("InvalidInputException", ml.create_data_source_from_rds, DataSourceId="ds-rds",
                        RDSData={"DatabaseInformation": {"InstanceIdentifier": "db", "DatabaseName": "adult"},
                                 "SelectSqlQuery": "select * from adult",

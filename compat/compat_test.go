@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/perchml/perch/access"
 	"github.com/perchml/perch/examples"
@@ -111,17 +115,29 @@ func (p *process) stop() {
 	}
 }
 
-// start runs a server binary on dataDir and waits until it serves.
-func start(t *testing.T, bin, dataDir, database string) *process {
+// config is what a server is started with.
+type config struct {
+	dataDir  string
+	database string   // "" is SQLite in the data directory
+	objects  string   // "" is the data directory's objects folder
+	env      []string // added to the environment
+}
+
+// start runs a server binary and waits until it serves.
+func start(t *testing.T, bin string, c config) *process {
 	t.Helper()
-	args := []string{"--data-dir", dataDir, "--listen", "127.0.0.1:0"}
+	args := []string{"--data-dir", c.dataDir, "--listen", "127.0.0.1:0"}
 	if filepath.Base(bin) == "perch" {
 		args = append([]string{"serve", "--log-level", "warn"}, args...)
 	}
-	if database != "" {
-		args = append(args, "--database", database)
+	if c.database != "" {
+		args = append(args, "--database", c.database)
+	}
+	if c.objects != "" {
+		args = append(args, "--objects", c.objects)
 	}
 	p := &process{cmd: exec.Command(bin, args...), stderr: &bytes.Buffer{}}
+	p.cmd.Env = append(os.Environ(), c.env...)
 	p.cmd.Stderr = p
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -156,18 +172,42 @@ func start(t *testing.T, bin, dataDir, database string) *process {
 // server starts perch serve on dataDir if it serves the AML protocol (its
 // data directory then holds the root access key pair), and the suite's
 // server otherwise.
-func server(t *testing.T, dataDir, database string) *process {
+func server(t *testing.T, c config) *process {
 	t.Helper()
 	bins := build(t)
 	if bin, ok := bins["perch"]; ok {
-		p := start(t, bin, dataDir, database)
-		if _, err := os.Stat(filepath.Join(dataDir, access.RootAWSCredentialsFile)); err == nil {
+		p := start(t, bin, c)
+		if _, err := os.Stat(filepath.Join(c.dataDir, access.RootAWSCredentialsFile)); err == nil {
 			return p
 		}
 		p.stop()
 		t.Log("perch serve does not mount the AML protocol; using the suite's server")
 	}
-	return start(t, bins["server"], dataDir, database)
+	return start(t, bins["server"], c)
+}
+
+// flow runs aml_flow.py against a server, with env added to its
+// environment.
+func flow(t *testing.T, p *process, dataDir string, env ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, python, "aml_flow.py")
+	cmd.Env = append(os.Environ(),
+		"PERCH_URL="+p.url,
+		"PERCH_MAX_PASSES=5",
+		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dataDir, access.RootAWSCredentialsFile),
+		"AWS_CONFIG_FILE=/dev/null",
+		"AWS_PROFILE=default",
+		"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=",
+		"AWS_EC2_METADATA_DISABLED=true",
+	)
+	cmd.Env = append(cmd.Env, env...)
+	out, err := cmd.CombinedOutput()
+	t.Logf("aml_flow.py:\n%s", out)
+	if err != nil {
+		t.Fatalf("aml_flow.py: %v\nserver log:\n%s", err, p.log())
+	}
 }
 
 // TestBoto3 runs aml_flow.py, boto3's machinelearning client through AML's
@@ -185,33 +225,54 @@ func TestBoto3(t *testing.T) {
 			database = dsn
 		}
 		dataDir := t.TempDir()
-		put(t, "adult/train.csv.gz", filepath.Join(dataDir, "objects", "bucket", "adult", "train.csv"))
-		put(t, "wine-quality/wine.csv.gz", filepath.Join(dataDir, "objects", "bucket", "wine", "wine.csv"))
-		p := server(t, dataDir, database)
-
-		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, python, "aml_flow.py")
-		cmd.Env = append(os.Environ(),
-			"PERCH_URL="+p.url,
-			"PERCH_OBJECTS="+filepath.Join(dataDir, "objects"),
-			"PERCH_MAX_PASSES=5",
-			"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dataDir, access.RootAWSCredentialsFile),
-			"AWS_CONFIG_FILE=/dev/null",
-			"AWS_PROFILE=default",
-			"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=",
-			"AWS_EC2_METADATA_DISABLED=true",
-		)
-		out, err := cmd.CombinedOutput()
-		t.Logf("aml_flow.py:\n%s", out)
-		if err != nil {
-			t.Fatalf("aml_flow.py: %v\nserver log:\n%s", err, p.log())
+		for example, key := range examplesAt {
+			put(t, example, filepath.Join(dataDir, "objects", "bucket", filepath.FromSlash(key)))
 		}
+		p := server(t, config{dataDir: dataDir, database: database})
+		flow(t, p, dataDir, "PERCH_OBJECTS="+filepath.Join(dataDir, "objects"))
 	})
 }
 
-// put writes an example file, unzipped, at path.
-func put(t *testing.T, example, path string) {
+// examplesAt are the example files the flow reads, by their keys in the
+// bucket named "bucket".
+var examplesAt = map[string]string{
+	"adult/train.csv.gz":       "adult/train.csv",
+	"wine-quality/wine.csv.gz": "wine/wine.csv",
+}
+
+// TestBoto3S3 runs the flow against a server whose objects are in an S3
+// bucket (an in-process S3 server): s3://bucket/key is the bucket's
+// object key, and the flow reads outputs back with boto3's S3 client.
+func TestBoto3S3(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server and boto3; not in -short")
+	}
+	needBoto3(t)
+	backend := s3mem.New()
+	if err := backend.CreateBucket("bucket"); err != nil {
+		t.Fatal(err)
+	}
+	s3 := httptest.NewServer(gofakes3.New(backend).Server())
+	defer s3.Close()
+	for example, key := range examplesAt {
+		b := unzipped(t, example)
+		if _, err := backend.PutObject("bucket", key, nil, bytes.NewReader(b), int64(len(b)), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dataDir := t.TempDir()
+	none := filepath.Join(dataDir, "none")
+	p := server(t, config{
+		dataDir: dataDir,
+		objects: "s3://bucket?endpoint=" + s3.URL + "&use_path_style=true&region=us-east-1",
+		env: []string{"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_SESSION_TOKEN=", "AWS_PROFILE=",
+			"AWS_CONFIG_FILE=" + none, "AWS_SHARED_CREDENTIALS_FILE=" + none, "AWS_EC2_METADATA_DISABLED=true"},
+	})
+	flow(t, p, dataDir, "PERCH_S3_ENDPOINT="+s3.URL)
+}
+
+// unzipped is an example file's content.
+func unzipped(t *testing.T, example string) []byte {
 	t.Helper()
 	gz, err := examples.FS.ReadFile(example)
 	if err != nil {
@@ -221,17 +282,20 @@ func put(t *testing.T, example, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(path)
+	b, err := io.ReadAll(z)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := io.Copy(f, z); err != nil {
+	return b
+}
+
+// put writes an example file, unzipped, at path.
+func put(t *testing.T, example, path string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Close(); err != nil {
+	if err := os.WriteFile(path, unzipped(t, example), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -2,7 +2,7 @@
 // from the same packages as perch serve, for the compatibility suite to
 // run against until perch serve mounts the protocol itself.
 //
-//	server --data-dir DIR [--listen ADDR] [--database URL]
+//	server --data-dir DIR [--listen ADDR] [--database URL] [--objects URL]
 //
 // It prints "perch is serving on URL" once it serves, as perch serve does.
 package main
@@ -40,6 +40,7 @@ func run() error {
 	dataDir := flag.String("data-dir", "", "data directory")
 	listen := flag.String("listen", "127.0.0.1:0", "address to serve on")
 	database := flag.String("database", "", "metadata database URL; default SQLite in the data directory")
+	objectsURL := flag.String("objects", "", "object store URL; default the data directory's objects folder")
 	flag.Parse()
 	ctx := context.Background()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -60,7 +61,11 @@ func run() error {
 		return err
 	}
 	defer store.Close()
-	bucket, err := objects.Open(ctx, filepath.Join(dir, "objects"))
+	objURL := *objectsURL
+	if objURL == "" {
+		objURL = filepath.Join(dir, "objects")
+	}
+	bucket, err := objects.Open(ctx, objURL)
 	if err != nil {
 		return err
 	}
