@@ -11,6 +11,7 @@
 package aml
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -164,15 +165,15 @@ func readBody(r io.Reader, size int64, b []byte) ([]byte, error) {
 	}
 }
 
-// operation decodes its input from a request body and answers its output
-// (a value to encode, or []byte already encoded).
+// operation decodes its input from a request body and answers its output,
+// a value to encode as JSON.
 type operation func(ctx context.Context, h *handler, body []byte) (any, error)
 
 // op makes an operation of a function on its decoded input.
 func op[In any](f func(ctx context.Context, h *handler, in *In) (any, error)) operation {
 	return func(ctx context.Context, h *handler, body []byte) (any, error) {
 		in := new(In)
-		if len(strings.TrimSpace(string(body))) > 0 {
+		if len(bytes.TrimSpace(body)) > 0 { // an empty body is taken for {}
 			if err := json.Unmarshal(body, in); err != nil {
 				return nil, &Error{Type: "SerializationException", Status: http.StatusBadRequest, Message: "the request body is not the operation's JSON input: " + err.Error()}
 			}

@@ -2,9 +2,7 @@ package aml
 
 import (
 	"context"
-	"math"
 	"sort"
-	"strconv"
 
 	"github.com/perchml/perch"
 	"github.com/perchml/perch/service"
@@ -464,13 +462,6 @@ func deleteRealtimeEndpoint(ctx context.Context, h *handler, in *getInput) (any,
 		return nil, err
 	}
 	return &endpointOut{MLModelID: m.ID, RealtimeEndpointInfo: endpointOf(m.Endpoint)}, nil
-}
-
-func appendFloat(b []byte, x float64) []byte {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return append(b, '0')
-	}
-	return strconv.AppendFloat(b, x, 'g', -1, 64)
 }
 
 // ---- tags

@@ -3,7 +3,9 @@ package aml
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -271,4 +273,11 @@ func appendPrediction(b []byte, p *perch.Prediction) []byte {
 	b = perch.AppendJSONString(b, string(p.Type))
 	b = append(b, `,"Algorithm":"SGD"}}}`...)
 	return b
+}
+
+func appendFloat(b []byte, x float64) []byte {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return append(b, '0')
+	}
+	return strconv.AppendFloat(b, x, 'g', -1, 64)
 }
