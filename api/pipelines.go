@@ -38,6 +38,7 @@ func (a *api) pipelineRoutes() []*route {
 		{op: "listPipelineRuns", method: "GET", pattern: "/v1/pipelines/{id}/runs", handler: a.listPipelineRuns},
 		{op: "testPipeline", method: "POST", pattern: "/v1/pipelines/{id}/test", handler: a.testPipeline, maxBody: pipelineTestBodyBytes},
 		{op: "pipelineEvents", method: "POST", pattern: "/v1/pipelines/{id}/events", handler: a.pipelineEvents},
+		{op: "replayPipeline", method: "POST", pattern: "/v1/pipelines/{id}/replay", handler: a.replayPipeline},
 	}
 }
 
@@ -113,6 +114,11 @@ func (a *api) testPipeline(w http.ResponseWriter, r *http.Request) {
 	}
 	pv, err := a.svc.TestPipeline(r.Context(), r.PathValue("id"), q.Get("key"), r.Body)
 	respond(w, r, http.StatusOK, pv, err)
+}
+
+func (a *api) replayPipeline(w http.ResponseWriter, r *http.Request) {
+	res, err := a.svc.ReplayPipeline(r.Context(), r.PathValue("id"))
+	respond(w, r, http.StatusOK, res, err)
 }
 
 // pipelineEvents takes an S3 event notification (the body, as AWS or

@@ -77,6 +77,11 @@ func (c *Client) ListPipelineRuns(ctx context.Context, id string, f perch.Filter
 	return list[*perch.PipelineRun](ctx, c, "/v1/"+Pipelines+"/"+p+"/runs", f)
 }
 
+// ReplayPipeline reads a pipeline's dead letters again, after a fix.
+func (c *Client) ReplayPipeline(ctx context.Context, id string) (*pipeline.ReplayResult, error) {
+	return one[pipeline.ReplayResult](ctx, c, http.MethodPost, Pipelines, id, "/replay", nil)
+}
+
 // TestPipeline runs a pipeline on r, read as an object named key would be
 // (its extension picks the format), and returns what the sinks would
 // get; nothing is written.

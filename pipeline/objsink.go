@@ -212,6 +212,9 @@ type DeadLetter struct {
 	Line     int    `json:"line"`
 	Raw      string `json:"raw"`
 	Error    string `json:"error"`
+	// Header is the object's CSV header line, when it had one: a replay
+	// reads the record's columns by it.
+	Header string `json:"header,omitempty"`
 }
 
 // deadLetterKey is where the dead letters of one batch go: one object per

@@ -318,40 +318,11 @@ func (e *Engine) process(ctx context.Context, p *perch.Pipeline, r *perch.Pipeli
 	defer rd.Close()
 
 	layout := NewLayout(pred.Model())
-	var sinks []sink
-	var outputs []string
-	defer func() {
-		for _, s := range sinks {
-			s.close()
-		}
-	}()
-	var kinds []string
-	for _, def := range p.Sinks {
-		var s sink
-		switch {
-		case def.SQL != nil:
-			s, err = openSQLSink(ctx, def.SQL, layout, p.ID, r.Key, r.Version)
-		case def.Objects != nil:
-			format := strings.ToLower(def.Objects.Format)
-			if format == "" {
-				format = "csv"
-			}
-			key := OutputKey(r.Key, p.Source.Prefix, format)
-			var obs *objectSink
-			obs, err = openObjectSink(ctx, def.Objects, layout, key)
-			if err == nil {
-				outputs = append(outputs, obs.bucket.URL(key))
-				s = obs
-			}
-		case def.HTTP != nil:
-			s, err = openHTTPSink(def.HTTP, layout, p.ID, r.Key, r.Version)
-		}
-		if err != nil {
-			return nil, err
-		}
-		sinks = append(sinks, s)
-		kinds = append(kinds, sinkKind(def))
+	sinks, kinds, outputs, err := openSinks(ctx, p, layout, r.Key, r.Version, "")
+	if err != nil {
+		return nil, err
 	}
+	defer closeSinks(sinks)
 
 	size := e.BatchRows
 	if size <= 0 {
@@ -362,7 +333,7 @@ func (e *Engine) process(ctx context.Context, p *perch.Pipeline, r *perch.Pipeli
 	rctx, cancel := context.WithCancel(ctx)
 	free := make(chan *batch, 3)
 	batches, readErr := readBatches(rctx, rd, pred, size, free, func(rec *Record) DeadLetter {
-		return DeadLetter{Pipeline: p.ID, Object: r.Key, Version: r.Version, Row: rec.Row, Line: rec.Line, Raw: rec.Raw, Error: rec.Err.Error()}
+		return DeadLetter{Pipeline: p.ID, Object: r.Key, Version: r.Version, Row: rec.Row, Line: rec.Line, Raw: rec.Raw, Error: rec.Err.Error(), Header: rd.Header()}
 	})
 	defer func() {
 		cancel()
@@ -511,4 +482,49 @@ func sinkKind(s perch.PipelineSink) string {
 		return "http"
 	}
 	return "unknown"
+}
+
+// openSinks opens a pipeline's sinks for the results of one object
+// version; an objects sink's output key gets suffix before its
+// extension (a replay's own output). It returns the sinks, their kinds
+// and the URLs of the objects they will write.
+func openSinks(ctx context.Context, p *perch.Pipeline, layout *Layout, key, version, suffix string) (sinks []sink, kinds, outputs []string, err error) {
+	defer func() {
+		if err != nil {
+			closeSinks(sinks)
+		}
+	}()
+	for _, def := range p.Sinks {
+		var s sink
+		switch {
+		case def.SQL != nil:
+			s, err = openSQLSink(ctx, def.SQL, layout, p.ID, key, version)
+		case def.Objects != nil:
+			format := strings.ToLower(def.Objects.Format)
+			if format == "" {
+				format = "csv"
+			}
+			out := OutputKey(key, p.Source.Prefix, format)
+			out = strings.TrimSuffix(out, "."+format) + suffix + "." + format
+			var obs *objectSink
+			if obs, err = openObjectSink(ctx, def.Objects, layout, out); err == nil {
+				outputs = append(outputs, obs.bucket.URL(out))
+				s = obs
+			}
+		case def.HTTP != nil:
+			s, err = openHTTPSink(def.HTTP, layout, p.ID, key, version)
+		}
+		if err != nil {
+			return sinks, nil, nil, err
+		}
+		sinks = append(sinks, s)
+		kinds = append(kinds, sinkKind(def))
+	}
+	return sinks, kinds, outputs, nil
+}
+
+func closeSinks(sinks []sink) {
+	for _, s := range sinks {
+		s.close()
+	}
 }

@@ -602,3 +602,54 @@ func TestAbandoned(t *testing.T) {
 		t.Errorf("run %+v", run)
 	}
 }
+
+// TestReplay fixes a dead letter in place and replays: it reaches the
+// sinks under its own row, the others stay dead letters.
+func TestReplay(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	r := e.drop(t, "a.csv", append(testRows(t, 100), malformed...))
+	if err := e.engine.Run(ctx, r.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.engine.Replay(ctx, e.p)
+	if err != nil || res.Objects != 1 || res.Replayed != 0 || res.Remaining != 3 {
+		t.Fatalf("replay with nothing fixed: %+v (%v)", res, err)
+	}
+	// The operator fixes the record with too many fields.
+	var path string
+	filepath.WalkDir(filepath.Join(e.dir, "dead"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			path = p
+		}
+		return err
+	})
+	b, _ := os.ReadFile(path)
+	b = bytes.Replace(b, []byte(`<=50K, extra`), []byte(`<=50K`), 1)
+	os.WriteFile(path, b, 0o600)
+	res, err = e.engine.Replay(ctx, e.p)
+	if err != nil || res.Replayed != 1 || res.Remaining != 2 {
+		t.Fatalf("replay: %+v (%v)", res, err)
+	}
+	if n, distinct := e.rows(t); n != 101 || distinct != 101 {
+		t.Errorf("%d rows, %d distinct", n, distinct)
+	}
+	if dl := e.deadLetters(t); len(dl) != 2 || dl[0].Line != 102 || dl[1].Line != 103 || dl[0].Header == "" {
+		t.Errorf("dead letters %+v", dl)
+	}
+	run, _ := e.store.GetPipelineRun(ctx, r.ID)
+	if run.Predicted != 101 || run.DeadLetters != 2 {
+		t.Errorf("run %+v", run)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "outbox", "a.replayed-103.csv")); err != nil {
+		t.Errorf("replayed output: %v", err)
+	}
+	// Again: nothing more, nothing twice.
+	res, err = e.engine.Replay(ctx, e.p)
+	if err != nil || res.Replayed != 0 || res.Remaining != 2 {
+		t.Fatalf("replay again: %+v (%v)", res, err)
+	}
+	if n, _ := e.rows(t); n != 101 {
+		t.Errorf("%d rows", n)
+	}
+}

@@ -37,7 +37,8 @@ type Reader struct {
 	first  bool
 	row    int64
 	slab   []string
-	want   int // fields a record must have after a header in schema order; 0 without one
+	head   string // the header line, if any
+	want   int    // fields a record must have after a header in schema order; 0 without one
 	closer io.Closer
 }
 
@@ -80,6 +81,10 @@ func NewReader(r io.Reader, key, format string, s *perch.Schema) (*Reader, error
 	return rd, nil
 }
 
+// Header returns the object's CSV header line, once read; "" when it has
+// none.
+func (rd *Reader) Header() string { return rd.head }
+
 // Close releases the gzip reader, if any.
 func (rd *Reader) Close() error {
 	if rd.closer != nil {
@@ -104,6 +109,7 @@ func (rd *Reader) Next() (Record, error) {
 			if cols, ok, err := rd.header(text); err != nil {
 				return Record{}, perch.Errorf(perch.EInvalid, "line %d: %v", line, err)
 			} else if ok {
+				rd.head = text
 				rd.cols = cols
 				if identity(cols) && (len(cols) == rd.width || (len(cols) == rd.width-1 && rd.target == rd.width-1)) {
 					// The schema's order: records split straight into place.

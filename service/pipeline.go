@@ -225,3 +225,17 @@ func (s *Service) PipelineEvent(ctx context.Context, id string, body []byte) ([]
 	}
 	return taken, nil
 }
+
+// ReplayPipeline reads a pipeline's dead letters again, after a fix: the
+// records that now read reach the sinks under their own rows; the rest
+// stay dead letters.
+func (s *Service) ReplayPipeline(ctx context.Context, id string) (*pipeline.ReplayResult, error) {
+	p, err := s.store.GetPipeline(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if p.Status == perch.StatusDeleted {
+		return nil, deleted("pipeline", id)
+	}
+	return s.pipelines().Replay(ctx, p)
+}

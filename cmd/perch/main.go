@@ -47,7 +47,7 @@ func init() {
 		"batchpredictions": {"perch batchpredictions create|list|get|update|delete|tags ...", runBatchPredictions},
 		"objects":          {"perch objects put|get|list|delete ...", runObjects},
 		"keys":             {"perch keys create|list|delete ...", runKeys},
-		"pipeline":         {"perch pipeline create|list|get|pause|resume|delete|test|runs ...", runPipeline},
+		"pipeline":         {"perch pipeline create|list|get|pause|resume|delete|test|runs|replay ...", runPipeline},
 	}
 }
 

@@ -12,9 +12,10 @@ import (
 
 	"github.com/perchml/perch"
 	"github.com/perchml/perch/client"
+	"github.com/perchml/perch/pipeline"
 )
 
-// runPipeline: perch pipeline create|list|get|pause|resume|delete|test|runs,
+// runPipeline: perch pipeline create|list|get|pause|resume|delete|test|runs|replay,
 // managing a server's pipelines.
 func runPipeline(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	return dispatch("pipeline", []subcommand{
@@ -46,6 +47,9 @@ func runPipeline(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 		}),
 		pipelineTest(),
 		pipelineRuns(),
+		idCmd("pipeline", "replay", "read a pipeline's dead letters again, after a fix; those that read reach the sinks", func(c *client.Client) func(context.Context, string) (*pipeline.ReplayResult, error) {
+			return c.ReplayPipeline
+		}),
 	}, args, stdin, stdout, stderr)
 }
 

@@ -97,6 +97,10 @@ dead_letter: file://`+filepath.Join(dir, "dead")+`
 	}
 	failsWith(t, e.run("", "pipeline", "runs", "nope"), 1, "not found")
 
+	if rp := decodeOut[struct{ Objects, Replayed, Remaining int }](t, e.must(t, "", "pipeline", "replay", p.ID)); rp.Objects != 0 || rp.Replayed != 0 {
+		t.Errorf("replay with no dead letters: %+v", rp)
+	}
+
 	// Only the root key creates and deletes pipelines.
 	k := decodeOut[struct{ Key string }](t, e.must(t, "", "keys", "create", "--name", "ci"))
 	failsWith(t, cli("", "pipeline", "create", "--file", def, "--server", e.srv.URL, "--key", k.Key), 1, "root key")
