@@ -134,6 +134,8 @@ func TestGBDTErrors(t *testing.T) {
 			"a recipe applies to algorithm sgd: gbdt learns from the schema's attributes as they are"},
 		{"sgd parameter", train, Options{Type: perch.BinaryModel, Params: map[string]string{"algorithm": "gbdt", "sgd.maxPasses": "3"}},
 			"parameter sgd.maxPasses: applies to algorithm sgd, not gbdt"},
+		{"gbdt parameter", train, Options{Type: perch.BinaryModel, Params: map[string]string{"algorithm": "sgd", "gbdt.numTrees": "3"}},
+			"parameter gbdt.numTrees: applies to algorithm gbdt, not sgd"},
 	} {
 		_, err := Train(c.t, c.opt)
 		if err == nil || err.Error() != c.want || perch.Code(err) != perch.EInvalid {
@@ -227,5 +229,26 @@ func BenchmarkPredictBatchAdultGBDT(b *testing.B) {
 	if used := cpuTime() - cpu; used > 0 {
 		b.ReportMetric(float64(used.Nanoseconds())/n, "cpu-ns/row")
 		b.ReportMetric(float64(workers)*n/used.Seconds(), "free-rows/s")
+	}
+}
+
+func TestAlgorithmChoice(t *testing.T) {
+	rc := &recipe.Recipe{}
+	for _, c := range []struct {
+		opt      Options
+		def, out string
+	}{
+		{Options{}, "gbdt", "gbdt"},
+		{Options{}, "sgd", "sgd"},
+		{Options{Params: map[string]string{"algorithm": "gbdt"}}, "sgd", "gbdt"},
+		{Options{Params: map[string]string{"algorithm": "sgd"}}, "gbdt", "sgd"},
+		{Options{Params: map[string]string{"sgd.maxPasses": "3"}}, "gbdt", "sgd"},
+		{Options{Params: map[string]string{"gbdt.numTrees": "3"}}, "gbdt", "gbdt"},
+		{Options{Recipe: rc}, "gbdt", "sgd"},
+		{Options{Params: map[string]string{"seed": "3"}}, "gbdt", "gbdt"},
+	} {
+		if got := algorithm(c.opt, c.def); got != c.out {
+			t.Errorf("%+v with default %s: %s, want %s", c.opt, c.def, got, c.out)
+		}
 	}
 }

@@ -5,9 +5,11 @@ package learn
 
 import (
 	"cmp"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/perchml/perch"
 	"github.com/perchml/perch/data"
@@ -27,7 +29,8 @@ type Options struct {
 	Progress func(stage string, done, total int)
 }
 
-// DefaultAlgorithm is the algorithm Train uses when Params names none.
+// DefaultAlgorithm is the algorithm Train uses when Params names none and
+// nothing else asks for sgd.
 const DefaultAlgorithm = "sgd"
 
 // Train fits a model to t with the algorithm Params["algorithm"] names:
@@ -38,12 +41,15 @@ func Train(t *data.Table, opt Options) (*model.Model, error) {
 	if err := data.ValidateTarget(s, opt.Type); err != nil {
 		return nil, err
 	}
-	alg := opt.Params["algorithm"]
-	if alg == "" {
-		alg = DefaultAlgorithm
-	}
-	switch alg {
+	switch alg := algorithm(opt, DefaultAlgorithm); alg {
 	case "sgd":
+		// sgd.ParseParams leaves gbdt.* keys to their owner; here there
+		// is none, and a model must not ignore what was asked of it.
+		for _, k := range slices.Sorted(maps.Keys(opt.Params)) {
+			if strings.HasPrefix(k, "gbdt.") {
+				return nil, perch.Errorf(perch.EInvalid, "parameter %s: applies to algorithm gbdt, not sgd", k)
+			}
+		}
 	case "gbdt":
 		return trainTrees(t, opt)
 	default:
@@ -118,6 +124,24 @@ func Train(t *data.Table, opt Options) (*model.Model, error) {
 		m.ScoreThreshold = 0
 	}
 	return m, nil
+}
+
+// algorithm returns the algorithm opt asks for: the one it names, else sgd
+// when it has a recipe or sgd.* parameters (which only sgd reads), else
+// def.
+func algorithm(opt Options, def string) string {
+	if alg := opt.Params["algorithm"]; alg != "" {
+		return alg
+	}
+	if opt.Recipe != nil {
+		return "sgd"
+	}
+	for k := range opt.Params {
+		if strings.HasPrefix(k, "sgd.") {
+			return "sgd"
+		}
+	}
+	return def
 }
 
 // trainTrees trains gradient-boosted trees on the attributes of t.
