@@ -68,6 +68,10 @@ func sqlDSN(u string) (driver, name string, err error) {
 	return "", "", perch.Errorf(perch.EInvalid, "sql sink url %q: want sqlite:///path or postgres://…", u)
 }
 
+// quoteLiteral quotes a string as an SQL literal; keys, versions and ids
+// hold no control characters.
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 func quoteTable(s string) string {
@@ -107,7 +111,7 @@ func openSQLSink(ctx context.Context, def *perch.SQLSink, l *Layout, pipelineID,
 		return nil, err
 	}
 	// SQLite takes at most 32766 parameters a statement, PostgreSQL 65535.
-	s.perStmt = max(1, min(1000, 30000/len(s.cols)))
+	s.perStmt = max(1, min(1000, 30000/(len(s.cols)-len(s.src))))
 	return s, nil
 }
 
@@ -165,6 +169,12 @@ func (s *sqlSink) insert(n int) string {
 			if i > 0 {
 				b.WriteString(", ")
 			}
+			if i < len(s.src) {
+				// The source columns are the run's own: literals, not
+				// parameters bound again for every row.
+				b.WriteString(quoteLiteral(s.src[i].(string)))
+				continue
+			}
 			p++
 			if s.postgres {
 				b.WriteByte('$')
@@ -221,7 +231,6 @@ func (s *sqlSink) write(ctx context.Context, rs []Result) error {
 		args := s.args[:0]
 		for i := range rs[:n] {
 			r := &rs[i]
-			args = append(args, s.src...)
 			args = append(args, r.Row, int64(r.Line))
 			for _, f := range r.Fields {
 				if f == "" {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -87,5 +88,49 @@ func TestThroughput(t *testing.T) {
 			t.Logf("%s: %d rows (%d MB) land to last commit in %s: %.0f rows/s (run alone %d ms)",
 				name, n, len(big)>>20, d.Round(time.Millisecond), float64(n)/d.Seconds(), r.DurationMS)
 		})
+	}
+}
+
+// TestSmallObjectLatency copies PERCH_PIPELINE_OBJECTS objects of 10 rows
+// into a watched folder, one after another, as cp writes them, and times
+// each from the write to its rows being in the SQLite table; it reports
+// the median and fails over 1 s. Skipped without the variable.
+func TestSmallObjectLatency(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("PERCH_PIPELINE_OBJECTS"))
+	if n <= 0 {
+		t.Skip("set PERCH_PIPELINE_OBJECTS to time small objects")
+	}
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := &Watcher{Engine: e.engine, Enqueue: func(ctx context.Context, id string, attempt int) error {
+		go e.engine.Run(ctx, id, attempt)
+		return nil
+	}}
+	go w.Run(ctx)
+	time.Sleep(100 * time.Millisecond)
+	rows := testRows(t, 10)
+	var took []time.Duration
+	for i := range n {
+		start := time.Now()
+		if err := os.WriteFile(filepath.Join(e.dir, "inbox", "small-"+strconv.Itoa(i)+".csv"), rows, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if c, _, err := e.count(); err == nil && c == 10*(i+1) {
+				break
+			}
+			if time.Since(start) > 10*time.Second {
+				t.Fatalf("object %d did not land", i)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	p50 := took[len(took)/2]
+	t.Logf("%d objects of 10 rows, written to rows in SQLite: p50 %s, min %s, max %s", n, p50.Round(time.Millisecond), took[0].Round(time.Millisecond), took[len(took)-1].Round(time.Millisecond))
+	if p50 > time.Second {
+		t.Errorf("p50 %s, over 1 s", p50)
 	}
 }
