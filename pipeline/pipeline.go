@@ -416,10 +416,27 @@ type batch struct {
 // handed back on free. The error channel gets the
 // read error, or nil, once the batch channel is closed.
 func readBatches(ctx context.Context, rd *Reader, pred *model.Predictor, size int, free <-chan *batch, dead func(*Record) DeadLetter) (<-chan *batch, <-chan error) {
+	read := make(chan *batch, 1)
 	out := make(chan *batch, 1)
 	errc := make(chan error, 1)
+	// Reading and predicting are stages of their own, one batch apart.
 	go func() {
 		defer close(out)
+		for b := range read {
+			for i := range b.results {
+				pred.Predict(b.results[i].Fields, &b.results[i].Prediction)
+			}
+			select {
+			case out <- b:
+			case <-ctx.Done():
+				for range read {
+				}
+				return
+			}
+		}
+	}()
+	go func() {
+		defer close(read)
 		for {
 			var b *batch
 			select {
@@ -448,13 +465,11 @@ func readBatches(ctx context.Context, rd *Reader, pred *model.Predictor, size in
 					continue
 				}
 				b.results = b.results[:len(b.results)+1]
-				res := &b.results[len(b.results)-1]
-				res.Record = rec
-				pred.Predict(rec.Fields, &res.Prediction)
+				b.results[len(b.results)-1].Record = rec
 			}
 			if b.first >= 0 {
 				select {
-				case out <- b:
+				case read <- b:
 				case <-ctx.Done():
 					errc <- ctx.Err()
 					return
