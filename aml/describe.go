@@ -2,6 +2,7 @@ package aml
 
 import (
 	"context"
+	"strings"
 
 	"github.com/perchml/perch"
 )
@@ -79,7 +80,11 @@ func (h *handler) filter(in *describeInput, vars []string) (perch.Filter, error)
 		return f, c.err
 	}
 	if f.Variable == "DataLocationS3" && f.Op != "" {
-		f.Value = h.svc.StoredURLPrefix(f.Value)
+		v := f.Value
+		if f.Op != perch.OpPrefix {
+			v = strings.TrimSuffix(v, "/") // a folder is kept without it
+		}
+		f.Value = h.svc.StoredURLPrefix(v)
 	}
 	return f, nil
 }

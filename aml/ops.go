@@ -3,6 +3,7 @@ package aml
 import (
 	"context"
 	"sort"
+	"strings"
 
 	"github.com/perchml/perch"
 	"github.com/perchml/perch/service"
@@ -83,7 +84,9 @@ func createDataSourceFromS3(ctx context.Context, h *handler, in *createDataSourc
 	if c.err != nil {
 		return nil, c.err
 	}
-	key, err := h.svc.S3Key(spec.DataLocationS3)
+	// A location ending in "/" names a folder of files; its key has no
+	// slash at the end.
+	key, err := h.svc.S3Key(strings.TrimSuffix(spec.DataLocationS3, "/"))
 	if err != nil {
 		return nil, invalid("DataSpec.DataLocationS3: %v", err)
 	}
@@ -137,6 +140,9 @@ func getDataSource(ctx context.Context, h *handler, in *getInput) (any, error) {
 		return nil, err
 	}
 	o := h.dataSource(d)
+	if n := int64(h.svc.DataFiles(ctx, d)); n > 0 {
+		o.NumberOfFiles = &n
+	}
 	if in.Verbose {
 		o.DataSourceSchema = schemaJSON(d.Schema)
 	}

@@ -66,7 +66,7 @@ type dataSourceOut struct {
 	DataLocationS3    string `json:"DataLocationS3,omitempty"`
 	DataRearrangement string `json:"DataRearrangement,omitempty"`
 	DataSizeInBytes   *int64 `json:"DataSizeInBytes,omitempty"`
-	NumberOfFiles     *int64 `json:"NumberOfFiles,omitempty"`
+	NumberOfFiles     *int64 `json:"NumberOfFiles,omitempty"` // GetDataSource: it lists a folder
 	ComputeStatistics bool   `json:"ComputeStatistics"`
 	common
 	DataSourceSchema string `json:"DataSourceSchema,omitempty"` // GetDataSource, Verbose
@@ -81,8 +81,8 @@ func (h *handler) dataSource(d *perch.DataSource) *dataSourceOut {
 		common:            commonOf(&d.Meta),
 	}
 	if d.SizeBytes > 0 {
-		size, files := d.SizeBytes, int64(1)
-		o.DataSizeInBytes, o.NumberOfFiles = &size, &files
+		size := d.SizeBytes
+		o.DataSizeInBytes = &size
 	}
 	return o
 }

@@ -25,7 +25,8 @@ func (s *Service) s3Bucket() string {
 // S3Key returns the object key an s3://bucket/key URL names, as clients of
 // S3 (AML's callers) spell locations. On a folder store every bucket is a
 // folder of it: s3://bucket/key is the object bucket/key, so the objects
-// a caller puts at <objects>/bucket/key are the ones it names. On an S3
+// a caller puts at <objects>/bucket/key are the ones it names, and
+// s3://bucket is the folder bucket. On an S3
 // store, s3://B/key is key when B is the store's bucket; another bucket
 // is EInvalid, as the server reaches only its own.
 func (s *Service) S3Key(u string) (string, error) {
@@ -34,7 +35,7 @@ func (s *Service) S3Key(u string) (string, error) {
 		return "", err
 	}
 	if key == "" {
-		return "", perch.Errorf(perch.EInvalid, "%q names a bucket, not an object", u)
+		return "", perch.Errorf(perch.EInvalid, "%q names the whole bucket; name an object or a folder of it", u)
 	}
 	if err := objects.ValidKey(key); err != nil {
 		return "", perch.Errorf(perch.EInvalid, "%q: %v", u, errMessage(err))
@@ -57,7 +58,7 @@ func (s *Service) splitS3(u string) (string, error) {
 		return key, nil
 	}
 	if key == "" {
-		return "", nil
+		return bucket, nil // the bucket's folder
 	}
 	return bucket + "/" + key, nil
 }

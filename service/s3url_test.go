@@ -73,8 +73,7 @@ func TestS3URLs(t *testing.T) {
 	}{
 		{"folder", folder, "s3://bucket/adult/train.csv", "bucket/adult/train.csv"},
 		{"folder", folder, "s3://other/x.csv", "other/x.csv"},
-		{"folder", folder, "s3://bucket", ""},
-		{"folder", folder, "s3://bucket/", ""},
+		{"folder", folder, "s3://bucket", "bucket"},
 		{"folder", folder, "s3://bucket/a/../b.csv", ""},
 		{"folder", folder, "https://bucket/a.csv", ""},
 		{"s3", s3, "s3://perch/adult/train.csv", "adult/train.csv"},
