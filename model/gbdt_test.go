@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -175,4 +176,51 @@ func TestTreesPredictDoesNotAllocate(t *testing.T) {
 	if n := testing.AllocsPerRun(1000, func() { p.PredictRecord(rec, &out) }); n != 0 {
 		t.Fatalf("%v allocations per record prediction", n)
 	}
+}
+
+// A damaged tree part is refused or predicts; it never panics.
+func TestTreesDamagedFiles(t *testing.T) {
+	tb, m, _ := adultTrees(t)
+	b, err := m.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := bytes.Index(b, []byte(`"trees":`))
+	rng := rand.New(rand.NewPCG(1, 2))
+	var out perch.Prediction
+	decoded := 0
+	for i := 0; i < 200; i++ {
+		bad := append([]byte(nil), b...)
+		for range 1 + rng.IntN(3) {
+			j := start + rng.IntN(len(bad)-start)
+			if bad[j] >= '0' && bad[j] <= '9' {
+				bad[j] = byte('0' + rng.IntN(10))
+			} else if bad[j] == ',' && rng.IntN(2) == 0 {
+				bad[j] = '-'
+			}
+		}
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("damaged file %d: panic %v", i, r)
+				}
+			}()
+			dm, err := model.Decode(bad)
+			if err != nil {
+				return
+			}
+			p, err := model.Compile(dm)
+			if err != nil {
+				return
+			}
+			decoded++
+			for _, r := range tb.Rows[:5] {
+				p.Predict(r, &out)
+				if _, err := p.Contributions(r, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}()
+	}
+	t.Logf("%d of 200 damaged files decoded", decoded)
 }

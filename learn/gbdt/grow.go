@@ -67,8 +67,7 @@ type grower struct {
 	g, h  []float64
 	idx   []int32
 	tmp   []int32
-	use   []bool  // features sampled for this tree
-	used  []int32 // the same as a list
+	used  []int32 // the features sampled for this tree
 	free  [][]hbin
 	parts [][]hbin
 	leafs []leaf
@@ -95,7 +94,7 @@ func columns(bins []uint8, n, w int) []uint8 {
 
 func newGrower(p *Params, fs []Feature, bins, cols []uint8, n int) *grower {
 	gr := &grower{p: p, fs: fs, w: len(fs), bins: bins, cols: cols, n: n,
-		idx: make([]int32, n), tmp: make([]int32, n), use: make([]bool, len(fs))}
+		idx: make([]int32, n), tmp: make([]int32, n)}
 	for i := range fs {
 		gr.off = append(gr.off, int32(gr.nbins))
 		gr.nbins += fs[i].bins()
@@ -131,7 +130,6 @@ func (gr *grower) newNode(cover int) int32 {
 
 // setUse sets the features the next tree may split on.
 func (gr *grower) setUse(use []bool) {
-	copy(gr.use, use)
 	gr.used = gr.used[:0]
 	for f, ok := range use {
 		if ok {

@@ -132,20 +132,37 @@ func (m *Model) Check(width int) error {
 		return bad("node arrays differ in length")
 	}
 	for i, r := range m.Roots {
-		if r < 0 || int(r) >= n || (i > 0 && r <= m.Roots[i-1]) {
+		if r < 0 || int(r) >= n || (i > 0 && r <= m.Roots[i-1]) || (i == 0 && r != 0) {
 			return bad("a tree root is out of range")
 		}
 	}
+	// Each node but a root has one parent, in its own tree, before it: a
+	// tree is a tree, not a loop nor a graph whose walks multiply.
+	parents := make([]uint8, n)
+	for _, r := range m.Roots {
+		parents[r] = 1
+	}
+	t, end := 0, int32(n)
 	for i, f := range m.Feature {
+		for t+1 < len(m.Roots) && int32(i) >= m.Roots[t+1] {
+			t++
+		}
+		if t+1 < len(m.Roots) {
+			end = m.Roots[t+1]
+		} else {
+			end = int32(n)
+		}
 		if f == -1 {
 			continue
 		}
 		if f < 0 || int(f) >= len(m.Features) {
 			return bad("a split names no feature")
 		}
-		if l, r := m.Left[i], m.Right[i]; l <= int32(i) || r <= int32(i) || int(l) >= n || int(r) >= n {
+		l, r := m.Left[i], m.Right[i]
+		if l <= int32(i) || r <= int32(i) || l >= end || r >= end || l == r || parents[l] != 0 || parents[r] != 0 {
 			return bad("a split's children are out of range")
 		}
+		parents[l], parents[r] = 1, 1
 		t := m.Threshold[i]
 		if m.Features[f].categorical() {
 			if t < 0 || int(t+1)*setWords > len(m.Sets) {
