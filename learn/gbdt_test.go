@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/perchml/perch"
+	"github.com/perchml/perch/batch"
 	"github.com/perchml/perch/data"
+	"github.com/perchml/perch/examples"
 	"github.com/perchml/perch/model"
 	"github.com/perchml/perch/recipe"
 )
@@ -249,6 +252,40 @@ func TestAlgorithmChoice(t *testing.T) {
 	} {
 		if got := algorithm(c.opt, c.def); got != c.out {
 			t.Errorf("%+v with default %s: %s, want %s", c.opt, c.def, got, c.out)
+		}
+	}
+}
+
+// batch.Run predicts with a gbdt model as Predictor.Score does.
+func TestGBDTBatch(t *testing.T) {
+	_, train, test := adultData(t)
+	m, err := Train(train, Options{Type: perch.BinaryModel, Params: map[string]string{"algorithm": "gbdt", "gbdt.numTrees": "20"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := model.Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := examples.ReadAll("adult/test.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	res, err := batch.Run(p, bytes.NewReader(in), &out, batch.Options{Header: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if res.Records != int64(len(test.Rows)) || res.Invalid != 0 || len(lines) != len(test.Rows)+1 {
+		t.Fatalf("%+v, %d lines for %d rows", res, len(lines), len(test.Rows))
+	}
+	score := make([]float64, 1)
+	for i, r := range test.Rows[:500] {
+		p.Score(r, score)
+		want := string(batch.AppendScore(nil, score[0]))
+		if f := strings.Split(lines[i+1], ","); f[1] != want {
+			t.Fatalf("row %d: batch wrote %q, Score gives %s", i, lines[i+1], want)
 		}
 	}
 }
