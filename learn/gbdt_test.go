@@ -289,3 +289,29 @@ func TestGBDTBatch(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckParams(t *testing.T) {
+	for _, c := range []struct {
+		opt      Options
+		alg, err string
+	}{
+		{Options{}, DefaultAlgorithm, ""},
+		{Options{Params: map[string]string{"algorithm": "gbdt", "gbdt.numTrees": "300", "seed": "2"}}, "gbdt", ""},
+		{Options{Params: map[string]string{"sgd.maxPasses": "3"}}, "sgd", ""},
+		{Options{Params: map[string]string{"algorithm": "gbdt", "gbdt.maxDepth": "-1"}}, "gbdt", `parameter gbdt.maxDepth: "-1" is not an integer from 0 to 64`},
+		{Options{Params: map[string]string{"algorithm": "gbdt"}, Recipe: &recipe.Recipe{}}, "gbdt", "a recipe applies to algorithm sgd: gbdt learns from the schema's attributes as they are"},
+		{Options{Params: map[string]string{"algorithm": "xgb"}}, "xgb", `parameter algorithm: "xgb" is not available (want sgd or gbdt)`},
+	} {
+		alg, err := CheckParams(c.opt)
+		got := ""
+		if err != nil {
+			got = err.Error()
+			if perch.Code(err) != perch.EInvalid {
+				t.Errorf("%+v: code %s", c.opt, perch.Code(err))
+			}
+		}
+		if alg != c.alg || got != c.err {
+			t.Errorf("%+v: %q, %q; want %q, %q", c.opt, alg, got, c.alg, c.err)
+		}
+	}
+}

@@ -41,19 +41,12 @@ func Train(t *data.Table, opt Options) (*model.Model, error) {
 	if err := data.ValidateTarget(s, opt.Type); err != nil {
 		return nil, err
 	}
-	switch alg := algorithm(opt, DefaultAlgorithm); alg {
-	case "sgd":
-		// sgd.ParseParams leaves gbdt.* keys to their owner; here there
-		// is none, and a model must not ignore what was asked of it.
-		for _, k := range slices.Sorted(maps.Keys(opt.Params)) {
-			if strings.HasPrefix(k, "gbdt.") {
-				return nil, perch.Errorf(perch.EInvalid, "parameter %s: applies to algorithm gbdt, not sgd", k)
-			}
-		}
-	case "gbdt":
+	alg, err := CheckParams(opt)
+	if err != nil {
+		return nil, err
+	}
+	if alg == "gbdt" {
 		return trainTrees(t, opt)
-	default:
-		return nil, perch.Errorf(perch.EInvalid, "parameter algorithm: %q is not available (want sgd or gbdt)", alg)
 	}
 	params, err := sgd.ParseParams(opt.Params)
 	if err != nil {
@@ -126,6 +119,34 @@ func Train(t *data.Table, opt Options) (*model.Model, error) {
 	return m, nil
 }
 
+// CheckParams checks what can be checked of a training request without
+// its data (the algorithm, the names and ranges of its parameters, whether
+// it may have a recipe) and returns the algorithm it asks for. Train
+// checks the same first; a caller that takes a request now and trains
+// later calls it to refuse a mistake at once.
+func CheckParams(opt Options) (string, error) {
+	alg := algorithm(opt, DefaultAlgorithm)
+	switch alg {
+	case "sgd":
+		// sgd.ParseParams leaves gbdt.* keys to their owner; here there
+		// is none, and a model must not ignore what was asked of it.
+		for _, k := range slices.Sorted(maps.Keys(opt.Params)) {
+			if strings.HasPrefix(k, "gbdt.") {
+				return alg, perch.Errorf(perch.EInvalid, "parameter %s: applies to algorithm gbdt, not sgd", k)
+			}
+		}
+		_, err := sgd.ParseParams(opt.Params)
+		return alg, err
+	case "gbdt":
+		if opt.Recipe != nil {
+			return alg, perch.Errorf(perch.EInvalid, "a recipe applies to algorithm sgd: gbdt learns from the schema's attributes as they are")
+		}
+		_, err := gbdt.ParseParams(opt.Params)
+		return alg, err
+	}
+	return alg, perch.Errorf(perch.EInvalid, "parameter algorithm: %q is not available (want sgd or gbdt)", alg)
+}
+
 // algorithm returns the algorithm opt asks for: the one it names, else sgd
 // when it has a recipe or sgd.* parameters (which only sgd reads), else
 // def.
@@ -146,9 +167,6 @@ func algorithm(opt Options, def string) string {
 
 // trainTrees trains gradient-boosted trees on the attributes of t.
 func trainTrees(t *data.Table, opt Options) (*model.Model, error) {
-	if opt.Recipe != nil {
-		return nil, perch.Errorf(perch.EInvalid, "a recipe applies to algorithm sgd: gbdt learns from the schema's attributes as they are")
-	}
 	params, err := gbdt.ParseParams(opt.Params)
 	if err != nil {
 		return nil, err
