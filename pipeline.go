@@ -28,15 +28,38 @@ type Pipeline struct {
 }
 
 // PipelineSource is where records come from: objects under a prefix of a
-// bucket, each new object (or new version of one) read once.
+// bucket, each new object (or new version of one) read once; or a stream
+// of records.
 type PipelineSource struct {
-	Objects string `json:"objects"`          // bucket URL: file:///srv/inbox, s3://bucket?endpoint=…
+	Objects string `json:"objects,omitempty"` // bucket URL: file:///srv/inbox, s3://bucket?endpoint=…
 	Prefix  string `json:"prefix,omitempty"` // only keys starting with it
 	// Format is "csv" (a header naming the schema's attributes, or
 	// fields in schema order, with or without the target) or "jsonl";
 	// empty means by the key's extension, csv otherwise. A key ending in
-	// .gz is gunzipped.
+	// .gz is gunzipped. Stream messages are CSV lines in schema order
+	// (no header) unless the format is jsonl.
 	Format string `json:"format,omitempty"`
+	// Stream, instead of Objects, takes records from a NATS JetStream
+	// subject, one record a message; a message is acknowledged once its
+	// result is committed to every sink.
+	Stream *StreamSource `json:"stream,omitempty"`
+}
+
+// StreamSource is a NATS JetStream subject records are published to.
+type StreamSource struct {
+	URL     string `json:"url"` // nats://host:4222
+	Subject string `json:"subject"`
+	// Stream names the JetStream stream that holds the subject; empty
+	// means one made for the pipeline (perch-<pipeline id>).
+	Stream string `json:"stream,omitempty"`
+}
+
+// StreamSink publishes each result as a JSON message to a NATS JetStream
+// subject, with a message id naming its record, so that a result
+// published again is dropped by the stream.
+type StreamSink struct {
+	URL     string `json:"url"`
+	Subject string `json:"subject"`
 }
 
 // PipelineSink is one place results go; exactly one field is set.
@@ -44,6 +67,7 @@ type PipelineSink struct {
 	SQL     *SQLSink    `json:"sql,omitempty"`
 	Objects *ObjectSink `json:"objects,omitempty"`
 	HTTP    *HTTPSink   `json:"http,omitempty"`
+	Stream  *StreamSink `json:"stream,omitempty"`
 }
 
 // SQLSink writes one row per record into a table, created if absent:

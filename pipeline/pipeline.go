@@ -45,6 +45,9 @@ type Engine struct {
 	// Lease is how long a run may go without showing it is alive before a
 	// watcher takes it for abandoned; 0 means DefaultLease.
 	Lease time.Duration
+	// AckWait is how long a stream message taken by a consumer that
+	// stopped waits before it is delivered again; 0 means 30s.
+	AckWait time.Duration
 }
 
 // DefaultLease is how long a run may go without a sign of life.
@@ -74,11 +77,19 @@ func Check(p *perch.Pipeline) error {
 	if p.Model == "" {
 		return perch.Errorf(perch.EInvalid, "model is required")
 	}
-	if p.Source.Objects == "" {
-		return perch.Errorf(perch.EInvalid, "source.objects is required: the bucket URL to watch")
-	}
-	if err := checkBucketURL("source.objects", p.Source.Objects); err != nil {
-		return err
+	switch {
+	case p.Source.Stream != nil && p.Source.Objects != "":
+		return perch.Errorf(perch.EInvalid, "source: want objects or stream, not both")
+	case p.Source.Stream != nil:
+		if err := checkStream("source.stream", p.Source.Stream.URL, p.Source.Stream.Subject); err != nil {
+			return err
+		}
+	case p.Source.Objects == "":
+		return perch.Errorf(perch.EInvalid, "source.objects is required: the bucket URL to watch (or source.stream)")
+	default:
+		if err := checkBucketURL("source.objects", p.Source.Objects); err != nil {
+			return err
+		}
 	}
 	if p.Source.Prefix != "" {
 		if err := objects.ValidKey(strings.TrimSuffix(p.Source.Prefix, "/") + "/x"); err != nil {
@@ -119,8 +130,14 @@ func Check(p *perch.Pipeline) error {
 				return perch.Errorf(perch.EInvalid, "sinks[%d]: %s", i, err.Error())
 			}
 		}
+		if s.Stream != nil {
+			n++
+			if err := checkStream(fmt.Sprintf("sinks[%d].stream", i), s.Stream.URL, s.Stream.Subject); err != nil {
+				return err
+			}
+		}
 		if n != 1 {
-			return perch.Errorf(perch.EInvalid, "sinks[%d]: want exactly one of sql, objects, http", i)
+			return perch.Errorf(perch.EInvalid, "sinks[%d]: want exactly one of sql, objects, http, stream", i)
 		}
 	}
 	if p.DeadLetter == "" {
@@ -495,6 +512,8 @@ func sinkKind(s perch.PipelineSink) string {
 		return "objects"
 	case s.HTTP != nil:
 		return "http"
+	case s.Stream != nil:
+		return "stream"
 	}
 	return "unknown"
 }
@@ -528,6 +547,8 @@ func openSinks(ctx context.Context, p *perch.Pipeline, layout *Layout, key, vers
 			}
 		case def.HTTP != nil:
 			s, err = openHTTPSink(def.HTTP, layout, p.ID, key, version)
+		case def.Stream != nil:
+			s, err = openStreamSink(ctx, def.Stream, layout, p.ID, key, version)
 		}
 		if err != nil {
 			return sinks, nil, nil, err

@@ -215,6 +215,16 @@ func TestCheck(t *testing.T) {
 		"object format": func(p *perch.Pipeline) {
 			p.Sinks[0] = perch.PipelineSink{Objects: &perch.ObjectSink{URL: "file:///o", Format: "xls"}}
 		},
+		"two sources": func(p *perch.Pipeline) {
+			p.Source.Stream = &perch.StreamSource{URL: "nats://h:4222", Subject: "s"}
+		},
+		"stream url": func(p *perch.Pipeline) {
+			p.Source = perch.PipelineSource{Stream: &perch.StreamSource{URL: "http://h", Subject: "s"}}
+		},
+		"subject": func(p *perch.Pipeline) {
+			p.Source = perch.PipelineSource{Stream: &perch.StreamSource{URL: "nats://h:4222", Subject: "a.>"}}
+		},
+		"http url": func(p *perch.Pipeline) { p.Sinks[0] = perch.PipelineSink{HTTP: &perch.HTTPSink{URL: "ftp://x"}} },
 	} {
 		p := good
 		p.Sinks = []perch.PipelineSink{{SQL: &perch.SQLSink{URL: "sqlite:///srv/r.db", Table: "predictions"}}}

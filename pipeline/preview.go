@@ -24,7 +24,7 @@ type Preview struct {
 
 // Write is what one sink would get.
 type Write struct {
-	Sink   string `json:"sink"`   // sql, objects, http or dead_letter
+	Sink   string `json:"sink"`   // sql, objects, http, stream or dead_letter
 	Target string `json:"target"` // the table, object or URL
 	Rows   int64  `json:"rows"`
 	// Content is the text written: the rows as CSV with the table's
@@ -95,6 +95,8 @@ func (e *Engine) Preview(ctx context.Context, p *perch.Pipeline, key string, r i
 			o.buf.Write(o.enc.header(nil))
 		case s.HTTP != nil:
 			o.w = Write{Sink: "http", Target: s.HTTP.URL}
+		case s.Stream != nil:
+			o.w = Write{Sink: "stream", Target: s.Stream.URL + " " + s.Stream.Subject}
 		}
 		outs[i] = o
 	}
@@ -144,7 +146,7 @@ func (e *Engine) Preview(ctx context.Context, p *perch.Pipeline, key string, r i
 				line = append(line, '\n')
 			case s.Objects != nil:
 				line = o.enc.row(line, &res)
-			case s.HTTP != nil:
+			case s.HTTP != nil, s.Stream != nil:
 				line = appendHTTPResult(line, p.ID, key, version, &res, layout)
 				line = append(line, '\n')
 			}

@@ -38,9 +38,10 @@ type Watcher struct {
 	// while working it; 0 means half the engine's lease.
 	Sweep time.Duration
 
-	sources map[string]*source // by pipeline id
-	events  *fsnotify.Watcher  // nil when the system offers none
-	wake    chan struct{}
+	sources   map[string]*source            // by pipeline id
+	consumers map[string]context.CancelFunc // stream pipelines' consumers, by pipeline id
+	events    *fsnotify.Watcher             // nil when the system offers none
+	wake      chan struct{}
 }
 
 // DefaultSettle is how long a file must stay unchanged before it is
@@ -68,6 +69,7 @@ func (w *Watcher) Run(ctx context.Context) {
 	lease := cmp.Or(w.Engine.Lease, DefaultLease)
 	sweep := cmp.Or(w.Sweep, lease/2)
 	w.sources = map[string]*source{}
+	w.consumers = map[string]context.CancelFunc{}
 	w.wake = make(chan struct{}, 1)
 	if ev, err := fsnotify.NewWatcher(); err == nil {
 		w.events = ev
@@ -194,6 +196,10 @@ func (w *Watcher) scan(ctx context.Context, settle time.Duration) (bool, error) 
 				continue
 			}
 			live[p.ID] = true
+			if p.Source.Stream != nil {
+				w.consume(ctx, p)
+				continue
+			}
 			wait, err := w.scanOne(ctx, p, settle)
 			if err != nil && firstErr == nil {
 				firstErr = err
@@ -210,7 +216,35 @@ func (w *Watcher) scan(ctx context.Context, settle time.Duration) (bool, error) 
 			w.drop(id, s)
 		}
 	}
+	for id, stop := range w.consumers {
+		if !live[id] {
+			stop()
+			delete(w.consumers, id)
+		}
+	}
 	return pending, firstErr
+}
+
+// consume keeps a consumer running for a stream pipeline, starting it
+// again a second after it fails.
+func (w *Watcher) consume(ctx context.Context, p *perch.Pipeline) {
+	if w.consumers[p.ID] != nil {
+		return
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	w.consumers[p.ID] = cancel
+	go func() {
+		for cctx.Err() == nil {
+			if err := w.Engine.Consume(cctx, p); err != nil && cctx.Err() == nil {
+				mErrors.WithLabelValues(p.ID).Inc()
+				w.Engine.log().Warn("pipeline stream", "pipeline", p.ID, "err", err)
+			}
+			select {
+			case <-cctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}()
 }
 
 func (w *Watcher) drop(id string, s *source) {
