@@ -43,6 +43,10 @@ type PipelineSource struct {
 	// subject, one record a message; a message is acknowledged once its
 	// result is committed to every sink.
 	Stream *StreamSource `json:"stream,omitempty"`
+	// Events, with Objects, is a JetStream subject that carries the
+	// bucket's S3 event notifications (as MinIO publishes them): the
+	// objects they name are taken at once, besides the listing.
+	Events *StreamSource `json:"events,omitempty"`
 }
 
 // StreamSource is a NATS JetStream subject records are published to.

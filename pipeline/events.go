@@ -1,11 +1,16 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"path"
 	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/perchml/perch"
 	"github.com/perchml/perch/objects"
@@ -76,4 +81,57 @@ func (e *Engine) Notify(ctx context.Context, p *perch.Pipeline, o S3Object, enqu
 		return false, err
 	}
 	return true, e.take(ctx, p, a, enqueue)
+}
+
+// Events takes the objects that S3 event notifications published to a
+// pipeline's events subject name, until ctx is done; a notification is
+// acknowledged once its objects are taken. Notifications that are not
+// S3's are acknowledged and dropped, with a warning.
+func (e *Engine) Events(ctx context.Context, p *perch.Pipeline, enqueue func(ctx context.Context, runID string, attempt int) error) error {
+	src := p.Source.Events
+	nc, js, err := connect(src.URL)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	name := src.Stream
+	if name == "" {
+		name = "perch-events-" + streamNameBad.ReplaceAllString(p.ID, "_")
+		if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{src.Subject}}); err != nil {
+			return fmt.Errorf("events %s: making stream %s for %s: %w", src.URL, name, src.Subject, err)
+		}
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, name, jetstream.ConsumerConfig{
+		Durable:       "perch-events-" + streamNameBad.ReplaceAllString(p.ID, "_"),
+		FilterSubject: src.Subject,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       cmp.Or(e.AckWait, 30*time.Second),
+	})
+	if err != nil {
+		return fmt.Errorf("events %s: consumer on %s: %w", src.URL, name, err)
+	}
+	for ctx.Err() == nil {
+		batch, err := cons.Fetch(100, jetstream.FetchMaxWait(250*time.Millisecond))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("events %s: %w", src.URL, err)
+		}
+		for m := range batch.Messages() {
+			objs, err := ParseS3Event(m.Data())
+			if err != nil {
+				e.log().Warn("pipeline events: not an S3 event notification", "pipeline", p.ID, "err", err)
+			}
+			for _, o := range objs {
+				if _, err := e.Notify(ctx, p, o, enqueue); err != nil {
+					return err // not acknowledged: delivered again
+				}
+			}
+			if err := m.Ack(); err != nil {
+				return fmt.Errorf("events %s: ack: %w", src.URL, err)
+			}
+		}
+	}
+	return nil
 }

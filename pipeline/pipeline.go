@@ -84,11 +84,19 @@ func Check(p *perch.Pipeline) error {
 		if err := checkStream("source.stream", p.Source.Stream.URL, p.Source.Stream.Subject); err != nil {
 			return err
 		}
+		if p.Source.Events != nil {
+			return perch.Errorf(perch.EInvalid, "source.events: only a source of objects has events")
+		}
 	case p.Source.Objects == "":
 		return perch.Errorf(perch.EInvalid, "source.objects is required: the bucket URL to watch (or source.stream)")
 	default:
 		if err := checkBucketURL("source.objects", p.Source.Objects); err != nil {
 			return err
+		}
+		if ev := p.Source.Events; ev != nil {
+			if err := checkStream("source.events", ev.URL, ev.Subject); err != nil {
+				return err
+			}
 		}
 	}
 	if p.Source.Prefix != "" {

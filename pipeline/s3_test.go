@@ -21,25 +21,7 @@ import (
 // listing of the bucket, starts nothing more.
 func TestS3Event(t *testing.T) {
 	ctx := context.Background()
-	backend := s3mem.New()
-	for _, b := range []string{"inbox", "outbox", "dead"} {
-		if err := backend.CreateBucket(b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
-		"AWS_CONFIG_FILE": filepath.Join(t.TempDir(), "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(t.TempDir(), "none"),
-		"AWS_EC2_METADATA_DISABLED": "true",
-	} {
-		t.Setenv(k, v)
-	}
-	s3url := func(b string) string {
-		return "s3://" + b + "?endpoint=" + srv.URL + "&use_path_style=true&region=us-east-1"
-	}
-
+	s3url := fakeS3(t, "inbox", "outbox", "dead")
 	e := newEnv(t)
 	if _, err := e.store.UpdatePipeline(ctx, e.p.ID, func(p *perch.Pipeline) error {
 		p.Source = perch.PipelineSource{Objects: s3url("inbox"), Prefix: "incoming/"}
@@ -118,5 +100,29 @@ func TestS3Event(t *testing.T) {
 	list, err := dead.List(ctx, "")
 	if err != nil || len(list) != 1 {
 		t.Fatalf("dead letters: %+v (%v)", list, err)
+	}
+}
+
+// fakeS3 starts an in-process S3 server with the buckets named and
+// returns the URL of a bucket on it.
+func fakeS3(t *testing.T, buckets ...string) func(bucket string) string {
+	t.Helper()
+	backend := s3mem.New()
+	for _, b := range buckets {
+		if err := backend.CreateBucket(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	t.Cleanup(srv.Close)
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
+		"AWS_CONFIG_FILE": filepath.Join(t.TempDir(), "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(t.TempDir(), "none"),
+		"AWS_EC2_METADATA_DISABLED": "true",
+	} {
+		t.Setenv(k, v)
+	}
+	return func(b string) string {
+		return "s3://" + b + "?endpoint=" + srv.URL + "&use_path_style=true&region=us-east-1"
 	}
 }

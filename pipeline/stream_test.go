@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/perchml/perch"
+	"github.com/perchml/perch/objects"
 )
 
 // natsServer starts an in-process NATS server with JetStream.
@@ -122,5 +124,61 @@ func TestStream(t *testing.T) {
 	info, err := out.Info(ctx)
 	if err != nil || info.State.Msgs != 100 {
 		t.Errorf("%v results published (%v)", info.State.Msgs, err)
+	}
+}
+
+// TestS3EventsFromStream takes an object of an S3 bucket when its event
+// notification arrives on a JetStream subject, as MinIO publishes them.
+func TestS3EventsFromStream(t *testing.T) {
+	u := natsServer(t)
+	s3url := fakeS3(t, "inbox", "outbox", "dead")
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := e.store.UpdatePipeline(ctx, e.p.ID, func(p *perch.Pipeline) error {
+		p.Source = perch.PipelineSource{Objects: s3url("inbox"), Events: &perch.StreamSource{URL: u, Subject: "minio.events"}}
+		p.Sinks[1].Objects.URL = s3url("outbox")
+		p.DeadLetter = s3url("dead")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(p); err != nil {
+		t.Fatal(err)
+	}
+	go e.engine.Events(ctx, p, func(ctx context.Context, id string, attempt int) error {
+		return e.engine.Run(ctx, id, attempt)
+	})
+	in, err := objects.Open(ctx, s3url("inbox"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	if err := in.Write(ctx, "a.csv", bytes.NewReader(testRows(t, 500)), "text/csv"); err != nil {
+		t.Fatal(err)
+	}
+	nc, js, err := connect(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	for {
+		if _, err := js.StreamNameBySubject(ctx, "minio.events"); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	event := `{"EventName":"s3:ObjectCreated:Put","Key":"inbox/a.csv","Records":[{"eventName":"s3:ObjectCreated:Put","s3":{"bucket":{"name":"inbox"},"object":{"key":"a.csv"}}}]}`
+	for range 2 {
+		if _, err := js.Publish(ctx, "minio.events", []byte(event)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitRows(t, e, 500)
+	time.Sleep(100 * time.Millisecond)
+	runs, _, err := e.store.ListPipelineRuns(ctx, perch.Filter{Variable: "PipelineId", Op: perch.OpEQ, Value: p.ID})
+	if err != nil || len(runs) != 1 || runs[0].Status != perch.StatusCompleted {
+		t.Errorf("runs %+v (%v)", runs, err)
 	}
 }

@@ -196,8 +196,10 @@ func (w *Watcher) scan(ctx context.Context, settle time.Duration) (bool, error) 
 				continue
 			}
 			live[p.ID] = true
-			if p.Source.Stream != nil {
+			if p.Source.Stream != nil || p.Source.Events != nil {
 				w.consume(ctx, p)
+			}
+			if p.Source.Stream != nil {
 				continue
 			}
 			wait, err := w.scanOne(ctx, p, settle)
@@ -225,8 +227,9 @@ func (w *Watcher) scan(ctx context.Context, settle time.Duration) (bool, error) 
 	return pending, firstErr
 }
 
-// consume keeps a consumer running for a stream pipeline, starting it
-// again a second after it fails.
+// consume keeps a consumer running for a stream pipeline, or for the
+// events subject of a pipeline of objects, starting it again a second
+// after it fails.
 func (w *Watcher) consume(ctx context.Context, p *perch.Pipeline) {
 	if w.consumers[p.ID] != nil {
 		return
@@ -235,7 +238,13 @@ func (w *Watcher) consume(ctx context.Context, p *perch.Pipeline) {
 	w.consumers[p.ID] = cancel
 	go func() {
 		for cctx.Err() == nil {
-			if err := w.Engine.Consume(cctx, p); err != nil && cctx.Err() == nil {
+			var err error
+			if p.Source.Stream != nil {
+				err = w.Engine.Consume(cctx, p)
+			} else {
+				err = w.Engine.Events(cctx, p, w.Enqueue)
+			}
+			if err != nil && cctx.Err() == nil {
 				mErrors.WithLabelValues(p.ID).Inc()
 				w.Engine.log().Warn("pipeline stream", "pipeline", p.ID, "err", err)
 			}
