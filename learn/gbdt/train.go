@@ -7,9 +7,15 @@
 // categories are used natively, ordered at every node by their gradient
 // statistics; BINARY attributes are numbers 0 and 1; TEXT attributes are
 // not used. Trees grow leaf by leaf, the leaf with the best loss reduction
-// first, on histograms built on every core; the larger child's histogram
-// is its parent's minus its sibling's. Training is deterministic for a
-// seed, whatever the number of cores.
+// first, up to gbdt.maxLeaves leaves and gbdt.maxDepth levels, on
+// histograms built on every core; the larger child's histogram is its
+// parent's minus its sibling's. A MULTICLASS round grows its classes'
+// trees at once. Training is deterministic for a seed, whatever the
+// number of cores.
+//
+// A Model is flat arrays, encoded in the model file; Compile turns it
+// into walks without branches for prediction, and Contributions explains
+// a prediction by TreeSHAP.
 package gbdt
 
 import (
