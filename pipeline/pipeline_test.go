@@ -663,3 +663,33 @@ func TestReplay(t *testing.T) {
 		t.Errorf("%d rows", n)
 	}
 }
+
+// TestSinkDown runs against a database that cannot be opened: the run
+// fails with the reason in its record, stays to be tried again, and
+// leaves no output object; once the database is back it completes.
+func TestSinkDown(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	db := filepath.Join(e.dir, "results.db")
+	if err := os.Mkdir(db, 0o700); err != nil { // a folder where the database goes
+		t.Fatal(err)
+	}
+	r := e.drop(t, "a.csv", testRows(t, 50))
+	if err := e.engine.Run(ctx, r.ID, 1); err == nil {
+		t.Fatal("the run succeeded without its database")
+	}
+	got, _ := e.store.GetPipelineRun(ctx, r.ID)
+	if got.Status != perch.StatusPending || !strings.Contains(got.Message, "sql sink") || got.Rows != 0 {
+		t.Errorf("run %+v", got)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(e.dir, "outbox")); len(entries) != 0 {
+		t.Errorf("outbox holds %d entries", len(entries))
+	}
+	os.Remove(db)
+	if err := e.engine.Run(ctx, r.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := e.rows(t); n != 50 {
+		t.Errorf("%d rows", n)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -182,6 +183,9 @@ func pipelineRuns() subcommand {
 				break
 			}
 		}
+		// Runs are kept by id, which follows from the object: show them
+		// in the order they were made.
+		slices.SortStableFunc(runs, func(a, b *perch.PipelineRun) int { return a.CreatedAt.Compare(b.CreatedAt) })
 		if lf.json {
 			if runs == nil {
 				runs = []*perch.PipelineRun{}
