@@ -11,7 +11,6 @@ import (
 	"github.com/perchml/perch"
 	"github.com/perchml/perch/data"
 	"github.com/perchml/perch/learn"
-	"github.com/perchml/perch/learn/sgd"
 	"github.com/perchml/perch/recipe"
 )
 
@@ -53,21 +52,18 @@ func (s *Service) CreateMLModel(ctx context.Context, in MLModelInput) (*perch.ML
 		return nil, perch.Errorf(perch.EInvalid, "trainingDataSourceId: required")
 	}
 	params := cloneTags(in.Parameters)
-	algorithm := "sgd"
-	if a, ok := params["algorithm"]; ok {
-		if !strings.EqualFold(a, "sgd") {
-			return nil, perch.Errorf(perch.EInvalid, "parameter algorithm %q: want sgd", a)
-		}
-	}
-	if _, err := sgd.ParseParams(params); err != nil {
-		return nil, perch.Errorf(perch.EInvalid, "parameters: %v", errMessage(err))
-	}
 	var rc *recipe.Recipe
 	if strings.TrimSpace(in.Recipe) != "" {
 		var err error
 		if rc, err = recipe.Parse([]byte(in.Recipe)); err != nil {
 			return nil, perch.Errorf(perch.EInvalid, "recipe: %v", errMessage(err))
 		}
+	}
+	// The algorithm and its parameters are checked now, not when the job
+	// has read the data.
+	algorithm, err := learn.CheckParams(learn.Options{Type: in.Type, Recipe: rc, Params: params})
+	if err != nil {
+		return nil, perch.Errorf(perch.EInvalid, "parameters: %v", errMessage(err))
 	}
 	d, err := s.store.GetDataSource(ctx, in.TrainingDataSourceID)
 	if err != nil {

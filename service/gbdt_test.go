@@ -1,0 +1,42 @@
+package service_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/perchml/perch"
+	"github.com/perchml/perch/service"
+)
+
+// A model asked for with algorithm=gbdt trains trees, says so, and serves
+// them through the same endpoint; a mistyped gbdt parameter is refused at
+// once, before any data is read.
+func TestGBDTModel(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, "sqlite://"+t.TempDir()+"/perch.db", envOptions{})
+	e.write(t, "adult.csv.gz", exampleGz(t, "adult/train.csv"))
+	d, err := e.svc.CreateDataSource(ctx, service.DataSourceInput{DataURL: "adult.csv.gz", TargetAttributeName: "income"})
+	ok(t, err)
+	d = e.waitDataSource(t, d.ID)
+
+	_, err = e.svc.CreateMLModel(ctx, service.MLModelInput{Type: perch.BinaryModel, TrainingDataSourceID: d.ID,
+		Parameters: map[string]string{"algorithm": "gbdt", "gbdt.numTree": "50"}})
+	wantCode(t, err, perch.EInvalid)
+	wantMessage(t, err.Error(), "gbdt.numTree")
+
+	m, err := e.svc.CreateMLModel(ctx, service.MLModelInput{Type: perch.BinaryModel, TrainingDataSourceID: d.ID,
+		Parameters: map[string]string{"algorithm": "gbdt", "gbdt.numTrees": "50"}})
+	ok(t, err)
+	if m.Algorithm != "gbdt" {
+		t.Errorf("algorithm %q, want gbdt", m.Algorithm)
+	}
+	m = e.waitModel(t, m.ID)
+	wantStatus(t, &m.Meta, perch.StatusCompleted)
+	_, err = e.svc.CreateEndpoint(ctx, m.ID, 0)
+	ok(t, err)
+	var p perch.Prediction
+	ok(t, e.svc.Predict(ctx, m.ID, record(d.Schema, founding), &p))
+	if p.Algorithm != "GBDT" || p.Label != "0" {
+		t.Errorf("founding record: %+v, want label 0 from GBDT", p)
+	}
+}
