@@ -237,6 +237,10 @@ func (e *Engine) Run(ctx context.Context, runID string, attempt int) error {
 	stop := e.heartbeat(ctx, runID)
 	defer stop()
 	outputs, err := e.process(ctx, p, r)
+	var g gone
+	if errors.As(err, &g) {
+		return e.finish(ctx, runID, g.err)
+	}
 	if err != nil {
 		msg := err.Error()
 		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -264,6 +268,12 @@ func (e *Engine) Run(ctx context.Context, runID string, attempt int) error {
 	})
 	return err
 }
+
+// gone is a run's failure that no retry can mend: its object version is
+// no longer there.
+type gone struct{ err error }
+
+func (g gone) Error() string { return g.err.Error() }
 
 // errSuperseded says a run moved on to a newer attempt.
 var errSuperseded = errors.New("pipeline: run superseded")
@@ -331,6 +341,18 @@ func (e *Engine) process(ctx context.Context, p *perch.Pipeline, r *perch.Pipeli
 		return nil, err
 	}
 	defer dlb.Close()
+	// The run is of one version: if the object is gone, or is another
+	// version now (which has a run of its own), there is nothing to read.
+	a, err := src.Attributes(ctx, r.Key)
+	if perch.Code(err) == perch.ENotFound {
+		return nil, gone{fmt.Errorf("object %s was deleted before it was read", r.Key)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if a.ETag != r.Version {
+		return nil, gone{fmt.Errorf("object %s changed (to version %s) before this version was read; the new version has a run of its own", r.Key, a.ETag)}
+	}
 	in, err := src.NewReader(ctx, r.Key)
 	if err != nil {
 		return nil, err

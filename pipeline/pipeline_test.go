@@ -23,6 +23,7 @@ import (
 	"github.com/perchml/perch/internal/testdb"
 	"github.com/perchml/perch/learn"
 	"github.com/perchml/perch/model"
+	"github.com/perchml/perch/objects"
 	"github.com/perchml/perch/sqlstore"
 )
 
@@ -289,8 +290,16 @@ func (e *env) drop(t *testing.T, key string, b []byte) *perch.PipelineRun {
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	info, _ := os.Stat(path)
-	r := &perch.PipelineRun{Meta: perch.Meta{ID: RunID(e.p.ID, key, info.ModTime().String())}, Pipeline: e.p.ID, Key: key, Version: info.ModTime().String()}
+	bk, err := objects.Open(context.Background(), fileURL(filepath.Join(e.dir, "inbox")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bk.Close()
+	a, err := bk.Attributes(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &perch.PipelineRun{Meta: perch.Meta{ID: RunID(e.p.ID, key, a.ETag)}, Pipeline: e.p.ID, Key: key, Version: a.ETag}
 	if err := e.store.CreatePipelineRun(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}
@@ -691,5 +700,31 @@ func TestSinkDown(t *testing.T) {
 	}
 	if n, _ := e.rows(t); n != 50 {
 		t.Errorf("%d rows", n)
+	}
+}
+
+// TestGone runs a version that is no longer there: the run fails at once,
+// saying why, and is not tried again.
+func TestGone(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	r := e.drop(t, "a.csv", testRows(t, 10))
+	time.Sleep(5 * time.Millisecond)
+	e.drop(t, "a.csv", testRows(t, 20)) // a new version, with a run of its own
+	if err := e.engine.Run(ctx, r.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := e.store.GetPipelineRun(ctx, r.ID)
+	if got.Status != perch.StatusFailed || !strings.Contains(got.Message, "changed") {
+		t.Errorf("superseded run %+v", got)
+	}
+	r2 := e.drop(t, "b.csv", testRows(t, 10))
+	os.Remove(filepath.Join(e.dir, "inbox", "b.csv"))
+	if err := e.engine.Run(ctx, r2.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = e.store.GetPipelineRun(ctx, r2.ID)
+	if got.Status != perch.StatusFailed || !strings.Contains(got.Message, "deleted") {
+		t.Errorf("run of a deleted object %+v", got)
 	}
 }
