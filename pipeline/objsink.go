@@ -100,7 +100,6 @@ func (s *objectSink) write(_ context.Context, rs []Result) error {
 type encoder struct {
 	jsonl  bool
 	layout *Layout
-	vals   []any
 }
 
 // header returns the CSV header line; JSON Lines have none.
@@ -149,11 +148,7 @@ func (e *encoder) row(b []byte, r *Result) []byte {
 		b = append(b, ',')
 		b = appendCSV(b, f)
 	}
-	e.vals = e.layout.predicted(&r.Prediction, e.vals[:0])
-	for _, v := range e.vals {
-		b = append(b, ',')
-		b = appendCSV(b, text(v))
-	}
+	b = e.layout.appendCSV(b, &r.Prediction)
 	return append(b, '\n')
 }
 

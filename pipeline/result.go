@@ -80,6 +80,43 @@ func (l *Layout) predicted(p *perch.Prediction, out []any) []any {
 	return append(out, strings.Join(p.Invalid, ","))
 }
 
+// appendCSV appends the prediction's columns to a CSV line, each after a
+// comma, without boxing its numbers as predicted does.
+func (l *Layout) appendCSV(b []byte, p *perch.Prediction) []byte {
+	switch l.typ {
+	case perch.BinaryModel:
+		var score float64
+		if len(p.Scores) > 0 {
+			score = p.Scores[0].Value
+		}
+		b = append(b, ',')
+		b = appendCSV(b, p.Label)
+		b = append(b, ',')
+		b = appendCSV(b, p.Original)
+		b = append(b, ',')
+		b = strconv.AppendFloat(b, score, 'g', -1, 64)
+	case perch.MulticlassModel:
+		b = append(b, ',')
+		b = appendCSV(b, p.Label)
+		for i := range l.classes {
+			var v float64
+			if i < len(p.Scores) {
+				v = p.Scores[i].Value
+			}
+			b = append(b, ',')
+			b = strconv.AppendFloat(b, v, 'g', -1, 64)
+		}
+	default:
+		b = append(b, ',')
+		b = strconv.AppendFloat(b, p.Value, 'g', -1, 64)
+	}
+	b = append(b, ',')
+	if len(p.Invalid) > 0 {
+		return appendCSV(b, strings.Join(p.Invalid, ","))
+	}
+	return b
+}
+
 // text returns a column value as text.
 func text(v any) string {
 	switch v := v.(type) {
