@@ -12,7 +12,6 @@ import (
 	"github.com/perchml/perch"
 	"github.com/perchml/perch/data"
 	"github.com/perchml/perch/learn"
-	"github.com/perchml/perch/learn/sgd"
 	"github.com/perchml/perch/recipe"
 )
 
@@ -131,7 +130,11 @@ func checkParams(kv map[string]string) error {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if _, err := sgd.ParseParams(map[string]string{k: kv[k]}); err != nil {
+		one := map[string]string{k: kv[k]}
+		if a, ok := kv["algorithm"]; ok {
+			one["algorithm"] = a
+		}
+		if _, err := learn.CheckParams(learn.Options{Type: perch.BinaryModel, Params: one}); err != nil {
 			msg := "--param " + strings.TrimPrefix(err.Error(), "parameter ")
 			if near := nearest(k, trainParams); near != "" && !slices.Contains(trainParams, k) {
 				msg += "; did you mean " + near + "?"
@@ -139,8 +142,8 @@ func checkParams(kv map[string]string) error {
 			return usagef("%s", msg)
 		}
 	}
-	if _, err := sgd.ParseParams(kv); err != nil {
-		return usagef("%v", err)
+	if _, err := learn.CheckParams(learn.Options{Type: perch.BinaryModel, Params: kv}); err != nil {
+		return usagef("--param: %v", err)
 	}
 	return nil
 }
@@ -205,8 +208,11 @@ func (p *progress) update(stage string, done, total int) {
 	const width = 30
 	n := done * width / total
 	label := "features"
-	if stage == "sgd" {
+	switch stage {
+	case "sgd":
 		label = fmt.Sprintf("pass %d/%d", done, total)
+	case "gbdt":
+		label = fmt.Sprintf("tree %d/%d", done, total)
 	}
 	fmt.Fprintf(p.w, "\rtraining [%s%s] %-12s", strings.Repeat("#", n), strings.Repeat(" ", width-n), label)
 	p.drawn = true
