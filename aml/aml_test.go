@@ -317,6 +317,7 @@ func TestValidation(t *testing.T) {
 			return in
 		}()},
 		{"CreateMLModel", "MLModelType", map[string]any{"MLModelId": "m", "MLModelType": "TREES", "TrainingDataSourceId": "d"}},
+		{"CreateMLModel", "sgd", map[string]any{"MLModelId": "m", "MLModelType": "BINARY", "TrainingDataSourceId": "d", "Parameters": map[string]string{"algorithm": "gbdt"}}},
 		{"CreateBatchPrediction", "OutputUri", map[string]any{"BatchPredictionId": "b", "MLModelId": "m", "BatchPredictionDataSourceId": "d", "OutputUri": "s3://b/a/../c"}},
 		{"CreateBatchPrediction", "OutputUri", map[string]any{"BatchPredictionId": "b", "MLModelId": "m", "BatchPredictionDataSourceId": "d", "OutputUri": "s3://b/a:c"}},
 		{"Predict", "PredictEndpoint", map[string]any{"MLModelId": "m", "Record": map[string]string{}, "PredictEndpoint": "ftp://x"}},
@@ -459,7 +460,7 @@ func TestFlow(t *testing.T) {
 		}
 		s.must(t, "GetMLModel", map[string]any{"MLModelId": "ml-small", "Verbose": true}, &m)
 		if m.ScoreThreshold != 0.25 || m.Recipe != model["Recipe"] || m.Schema == "" || m.Algorithm != "" ||
-			m.TrainingParameters["sgd.maxPasses"] != "5" || m.EndpointInfo.EndpointStatus != "READY" || m.SizeInBytes == 0 {
+			m.TrainingParameters["sgd.maxPasses"] != "5" || m.TrainingParameters["algorithm"] != "sgd" || m.EndpointInfo.EndpointStatus != "READY" || m.SizeInBytes == 0 {
 			t.Errorf("GetMLModel: %+v", m)
 		}
 

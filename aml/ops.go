@@ -232,13 +232,23 @@ func createMLModel(ctx context.Context, h *handler, in *createMLModelInput) (any
 		}
 		rc = string(b)
 	}
+	// AML's one algorithm is sgd, whatever perch's default: AML's callers
+	// get the models AML trained. TrainingParameters read it back, as
+	// AML's did.
+	params := map[string]string{"algorithm": "sgd"}
+	for k, v := range in.Parameters {
+		if k == "algorithm" && v != "sgd" {
+			return nil, invalid("Parameters: algorithm %q: AML's algorithm is sgd", v)
+		}
+		params[k] = v
+	}
 	m, err := h.svc.CreateMLModelOnce(ctx, service.MLModelInput{
 		ID:                   in.MLModelID,
 		Name:                 in.MLModelName,
 		Type:                 perch.ModelType(in.MLModelType),
 		TrainingDataSourceID: in.TrainingDataSourceID,
 		Recipe:               rc,
-		Parameters:           in.Parameters,
+		Parameters:           params,
 	})
 	if err != nil {
 		return nil, err
