@@ -200,6 +200,8 @@ func (s *server) quickstartPipeline(ctx context.Context, w io.Writer) error {
 	fmt.Fprintf(w, "pipeline %s: every CSV or JSON Lines file copied into %s/ is predicted\n", qsPipeline, inbox)
 	fmt.Fprintf(w, "into %s (table predictions) and %s/;\nrecords it cannot read go to %s/. Try it:\n\n", results, outbox, dead)
 	fmt.Fprintf(w, "  cp %s %s/\n\n", shellQuote(sample), shellQuote(inbox))
+	fmt.Fprintf(w, "and see what each file gave (rows, predictions, dead letters):\n\n")
+	fmt.Fprintf(w, "  perch pipeline runs %s --server %s --data-dir %s\n\n", qsPipeline, s.url, shellQuote(s.dataDir))
 	return nil
 }
 

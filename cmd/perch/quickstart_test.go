@@ -137,6 +137,21 @@ func TestQuickstartPipeline(t *testing.T) {
 	}
 	waitFounding(t, dir, start, "adult-1000", 2000, nil)
 
+	// The printed runs command lists both objects.
+	rm := regexp.MustCompile(`\n  perch (pipeline runs .*)\n`).FindStringSubmatch(out)
+	if rm == nil {
+		t.Fatalf("no runs command in:\n%s", out)
+	}
+	var runsOut, runsErr syncBuffer
+	if code := run(strings.Fields(rm[1]), nil, &runsOut, &runsErr); code != 0 {
+		t.Fatalf("perch %s: exit %d: %s", rm[1], code, runsErr.String())
+	}
+	for _, want := range []string{"founding.csv  COMPLETED  1003  1000  3", "adult-1000.csv  COMPLETED  1000  1000  0"} {
+		if !strings.Contains(regexp.MustCompile(` {2,}`).ReplaceAllString(runsOut.String(), "  "), want) {
+			t.Errorf("runs lack %q:\n%s", want, runsOut.String())
+		}
+	}
+
 	// The runs show on /metrics.
 	u := regexp.MustCompile(`serving on (http://\S+)`).FindStringSubmatch(out)
 	key, err := os.ReadFile(filepath.Join(dir, "root-key"))
