@@ -16,7 +16,6 @@ import (
 type Predictor struct {
 	m         *Model
 	algorithm string
-	positions map[string]int // attribute name → column, for Records only
 	target    int
 	numeric   []bool // columns whose values must parse as numbers
 	names     []string
@@ -45,14 +44,12 @@ func Compile(m *Model) (*Predictor, error) {
 	p := &Predictor{
 		m:         m,
 		algorithm: strings.ToUpper(m.Algorithm),
-		positions: make(map[string]int, len(s.Attributes)),
 		target:    s.Target(),
 		numeric:   make([]bool, len(s.Attributes)),
 		names:     make([]string, len(s.Attributes)),
 		labels:    m.Classes,
 	}
 	for i, a := range s.Attributes {
-		p.positions[a.Name] = i
 		p.names[i] = a.Name
 		p.numeric[i] = a.Type == perch.Numeric && !s.Excluded(a.Name)
 	}
@@ -66,7 +63,7 @@ func Compile(m *Model) (*Predictor, error) {
 	p.k = k
 	n := len(s.Attributes)
 	p.pool.New = func() any {
-		return &scratch{scores: make([]float64, k*rowBlock), fields: make([]string, n), bins: make([]uint8, w*rowBlock)}
+		return &scratch{scores: make([]float64, k), fields: make([]string, n), bins: make([]uint8, w*rowBlock)}
 	}
 	return p, nil
 }
@@ -135,14 +132,19 @@ func (p *Predictor) PredictRecord(r perch.Record, out *perch.Prediction) {
 	for i := range sc.fields {
 		sc.fields[i] = ""
 	}
-	for k, v := range r {
-		if i, ok := p.positions[k]; ok {
-			v = strings.TrimSpace(v)
-			if v == "?" { // the readers' default missing marker
-				v = ""
-			}
-			sc.fields[i] = v
+	// Looking each attribute up in the record, rather than each of the
+	// record's names in an index of the schema, costs the same and keeps
+	// no index in memory for every model served.
+	for i, name := range p.names {
+		v, ok := r[name]
+		if !ok {
+			continue
 		}
+		v = strings.TrimSpace(v)
+		if v == "?" { // the readers' default missing marker
+			v = ""
+		}
+		sc.fields[i] = v
 	}
 	p.predict(sc.fields, out, sc)
 	p.pool.Put(sc)

@@ -1,6 +1,7 @@
 package recipe
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"strconv"
@@ -46,9 +47,9 @@ import (
 type Mapper struct {
 	recipe *Recipe
 	outs   []output
-	vocab  map[uint64]int32 // hash of (output, term) → feature
-	feats  []featRef        // feature → where it comes from
-	hashes sync.Pool        // of *[]uint64: a record's term hashes, for Map
+	vocab  vocab     // hash of (output, term) → feature
+	feats  []featRef // feature → where it comes from
+	hashes sync.Pool // of *[]uint64: a record's term hashes, for Map
 }
 
 // output is one output variable with its fitted state.
@@ -125,7 +126,7 @@ func (m *Mapper) index() error {
 	for i := range m.outs {
 		n += len(m.outs[i].terms)
 	}
-	m.vocab = make(map[uint64]int32, n)
+	entries := make([]vocabEntry, 0, n)
 	m.feats = m.feats[:0]
 	add := func(out, item int) int32 {
 		m.feats = append(m.feats, featRef{int32(out), int32(item)})
@@ -158,11 +159,7 @@ func (m *Mapper) index() error {
 			}
 		case kCategorical, kText, kTerms, kCross:
 			for j, t := range o.terms {
-				h := hashString(o.seed, t)
-				if _, dup := m.vocab[h]; dup {
-					return invalid("recipe: terms of %q collide", o.name)
-				}
-				m.vocab[h] = add(oi, j)
+				entries = append(entries, vocabEntry{hashString(o.seed, t), add(oi, j), int32(oi)})
 			}
 		}
 		if o.missing {
@@ -172,7 +169,54 @@ func (m *Mapper) index() error {
 	// A compiled model lives as long as the server serves it: no spare
 	// capacity from the appends above.
 	m.feats = slices.Clone(m.feats)
+	return m.vocab.build(entries, func(out int32) error {
+		return invalid("recipe: terms of %q collide", m.outs[out].name)
+	})
+}
+
+// vocab finds a term's feature by the term's hash: the hashes sorted, and
+// searched by halving. It takes half the memory of a map of the same
+// entries, and a model keeps it for as long as it is served.
+type vocab struct {
+	keys  []uint64
+	feats []int32
+}
+
+type vocabEntry struct {
+	key       uint64
+	feat, out int32
+}
+
+// build fills v from entries, failing (with collide's error) if two share
+// a hash.
+func (v *vocab) build(entries []vocabEntry, collide func(out int32) error) error {
+	slices.SortFunc(entries, func(a, b vocabEntry) int { return cmp.Compare(a.key, b.key) })
+	v.keys = make([]uint64, len(entries))
+	v.feats = make([]int32, len(entries))
+	for i, e := range entries {
+		if i > 0 && e.key == entries[i-1].key {
+			return collide(e.out)
+		}
+		v.keys[i], v.feats[i] = e.key, e.feat
+	}
 	return nil
+}
+
+// get returns the feature of hash h.
+func (v *vocab) get(h uint64) (int32, bool) {
+	lo, hi := 0, len(v.keys)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if v.keys[mid] < h {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	if lo < len(v.keys) && v.keys[lo] == h {
+		return v.feats[lo], true
+	}
+	return 0, false
 }
 
 // Map writes the features of one record to v, which it resets first.
@@ -204,7 +248,7 @@ func (m *Mapper) Map(fields []string, v *perch.Vector) {
 				if o.missIdx >= 0 {
 					v.Add(o.missIdx, 1)
 				}
-			} else if j, ok := m.vocab[hashString(o.seed, f)]; ok {
+			} else if j, ok := m.vocab.get(hashString(o.seed, f)); ok {
 				v.Add(j, 1)
 			}
 		case kBinary:
@@ -270,7 +314,7 @@ func field(fields []string, col int) string {
 // placeholder value that weigh sets.
 func (m *Mapper) lookup(v *perch.Vector, hs *[]uint64, h uint64) {
 	*hs = append(*hs, h)
-	if j, ok := m.vocab[h]; ok {
+	if j, ok := m.vocab.get(h); ok {
 		v.Add(j, 0)
 	}
 }
@@ -375,7 +419,7 @@ func (m *Mapper) crossOne(o *output, fields []string, v *perch.Vector) {
 		}
 	default:
 		h := hashString(hashByte(hashString(o.seed, a.one), '_'), b.one)
-		if j, ok := m.vocab[h]; ok {
+		if j, ok := m.vocab.get(h); ok {
 			v.Add(j, math.Sqrt(o.meanTerms))
 		}
 	}
