@@ -32,7 +32,7 @@ type Pipeline struct {
 // of records.
 type PipelineSource struct {
 	Objects string `json:"objects,omitempty"` // bucket URL: file:///srv/inbox, s3://bucket?endpoint=…
-	Prefix  string `json:"prefix,omitempty"` // only keys starting with it
+	Prefix  string `json:"prefix,omitempty"`  // only keys starting with it
 	// Format is "csv" (a header naming the schema's attributes, or
 	// fields in schema order, with or without the target) or "jsonl";
 	// empty means by the key's extension, csv otherwise. A key ending in
