@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -40,6 +41,7 @@ type Watcher struct {
 
 	sources   map[string]*source            // by pipeline id
 	consumers map[string]context.CancelFunc // stream pipelines' consumers, by pipeline id
+	running   sync.WaitGroup                // the consumers
 	events    *fsnotify.Watcher             // nil when the system offers none
 	wake      chan struct{}
 }
@@ -62,7 +64,7 @@ type seen struct {
 	at   time.Time
 }
 
-// Run watches until ctx is done.
+// Run watches until ctx is done and its consumers have stopped.
 func (w *Watcher) Run(ctx context.Context) {
 	poll := cmp.Or(w.Poll, DefaultPoll)
 	settle := cmp.Or(w.Settle, DefaultSettle)
@@ -75,6 +77,9 @@ func (w *Watcher) Run(ctx context.Context) {
 		w.events = ev
 		go w.forward(ctx, ev)
 	}
+	defer w.running.Wait() // after the cancel below, deferred later
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	defer func() {
 		if w.events != nil {
 			w.events.Close()
@@ -236,7 +241,9 @@ func (w *Watcher) consume(ctx context.Context, p *perch.Pipeline) {
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	w.consumers[p.ID] = cancel
+	w.running.Add(1)
 	go func() {
+		defer w.running.Done()
 		for cctx.Err() == nil {
 			var err error
 			if p.Source.Stream != nil {

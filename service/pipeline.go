@@ -161,8 +161,10 @@ func (s *Service) RunPipeline(ctx context.Context, runID string, runAttempt, att
 }
 
 // WatchPipelines watches the sources of every active pipeline and starts
-// a run for each new object version, until ctx is done. The server runs
-// it beside its queue, which must run pipeline runs (jobs.Queue does).
+// a run for each new object version, and consumes the streams of stream
+// pipelines, until ctx is done; it returns once its consumers have
+// stopped. The server runs it beside its queue, which must run pipeline
+// runs (jobs.Queue does).
 func (s *Service) WatchPipelines(ctx context.Context) {
 	q, ok := s.queue.(pipelineQueue)
 	if !ok {
