@@ -39,6 +39,10 @@ type PipelineSource struct {
 	// .gz is gunzipped. Stream messages are CSV lines in schema order
 	// (no header) unless the format is jsonl.
 	Format string `json:"format,omitempty"`
+	// Poll is how often the bucket is listed, as a Go duration ("2s");
+	// empty means 250ms for a folder and 1s for S3, whose listings are
+	// billed.
+	Poll string `json:"poll,omitempty"`
 	// Stream, instead of Objects, takes records from a NATS JetStream
 	// subject, one record a message; a message is acknowledged once its
 	// result is committed to every sink.

@@ -99,6 +99,12 @@ func Check(p *perch.Pipeline) error {
 			}
 		}
 	}
+	if p.Source.Poll != "" {
+		d, err := time.ParseDuration(p.Source.Poll)
+		if err != nil || d < DefaultPoll || d > time.Hour {
+			return perch.Errorf(perch.EInvalid, "source.poll %q: want a duration from 250ms to 1h", p.Source.Poll)
+		}
+	}
 	if p.Source.Prefix != "" {
 		if err := objects.ValidKey(strings.TrimSuffix(p.Source.Prefix, "/") + "/x"); err != nil {
 			return perch.Errorf(perch.EInvalid, "source.prefix %q: %v", p.Source.Prefix, err)

@@ -226,6 +226,7 @@ func TestCheck(t *testing.T) {
 			p.Source = perch.PipelineSource{Stream: &perch.StreamSource{URL: "nats://h:4222", Subject: "a.>"}}
 		},
 		"http url": func(p *perch.Pipeline) { p.Sinks[0] = perch.PipelineSink{HTTP: &perch.HTTPSink{URL: "ftp://x"}} },
+		"poll":     func(p *perch.Pipeline) { p.Source.Poll = "10ms" },
 	} {
 		p := good
 		p.Sinks = []perch.PipelineSink{{SQL: &perch.SQLSink{URL: "sqlite:///srv/r.db", Table: "predictions"}}}

@@ -17,8 +17,24 @@ import (
 	"github.com/perchml/perch/objects"
 )
 
-// DefaultPoll is how often a watcher lists its pipelines' sources.
-const DefaultPoll = 250 * time.Millisecond
+// DefaultPoll is how often a watcher looks at its pipelines: it lists a
+// folder this often, an S3 bucket every DefaultS3Poll (listings are
+// billed there), unless the pipeline says otherwise.
+const (
+	DefaultPoll   = 250 * time.Millisecond
+	DefaultS3Poll = time.Second
+)
+
+// poll is how often a pipeline's source is listed.
+func (w *Watcher) poll(p *perch.Pipeline, folder bool) time.Duration {
+	if d, err := time.ParseDuration(p.Source.Poll); err == nil && d > 0 {
+		return d
+	}
+	if folder {
+		return cmp.Or(w.Poll, DefaultPoll)
+	}
+	return max(cmp.Or(w.Poll, DefaultPoll), DefaultS3Poll)
+}
 
 // Watcher finds new object versions in the sources of active pipelines
 // and starts a run for each. It lists each source every Poll; a folder
@@ -44,6 +60,7 @@ type Watcher struct {
 	running   sync.WaitGroup                // the consumers
 	events    *fsnotify.Watcher             // nil when the system offers none
 	wake      chan struct{}
+	woken     bool // this scan follows a file event
 }
 
 // DefaultSettle is how long a file must stay unchanged before it is
@@ -55,6 +72,8 @@ type source struct {
 	url    string
 	bucket *objects.Bucket
 	dir    string            // the folder watched for events, for a file:// source
+	poll   time.Duration     // how often it is listed
+	next   time.Time         // when it is listed next
 	taken  map[string]string // key → the ETag last taken
 	seen   map[string]seen   // key → an ETag seen, not yet taken
 }
@@ -93,11 +112,13 @@ func (w *Watcher) Run(ctx context.Context) {
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
+		w.woken = false
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-w.wake:
+			w.woken = true
 		}
 		if time.Since(lastSweep) >= sweep {
 			if err := w.sweep(ctx, lease); err != nil && ctx.Err() == nil {
@@ -289,13 +310,18 @@ func (w *Watcher) scanOne(ctx context.Context, p *perch.Pipeline, settle time.Du
 				w.events.Add(s.dir) // a folder not there yet is listed by polling
 			}
 		}
+		s.poll = w.poll(p, s.dir != "")
 		w.sources[p.ID] = s
 	}
+	now := time.Now()
+	if now.Before(s.next) && len(s.seen) == 0 && !(w.woken && s.dir != "") {
+		return false, nil
+	}
+	s.next = now.Add(s.poll)
 	list, err := s.bucket.List(ctx, p.Source.Prefix)
 	if err != nil {
 		return false, err
 	}
-	now := time.Now()
 	pending := false
 	present := make(map[string]bool, len(list))
 	for _, o := range list {
