@@ -18,8 +18,10 @@ import (
 )
 
 // DefaultPoll is how often a watcher looks at its pipelines: it lists a
-// folder this often, an S3 bucket every DefaultS3Poll (listings are
-// billed there), unless the pipeline says otherwise.
+// folder this often when it gets no file events, and every DefaultS3Poll
+// when it does (an event starts a listing at once), and an S3 bucket
+// every DefaultS3Poll (listings are billed there), unless the pipeline
+// says otherwise.
 const (
 	DefaultPoll   = 250 * time.Millisecond
 	DefaultS3Poll = time.Second
@@ -30,7 +32,7 @@ func (w *Watcher) poll(p *perch.Pipeline, folder bool) time.Duration {
 	if d, err := time.ParseDuration(p.Source.Poll); err == nil && d > 0 {
 		return d
 	}
-	if folder {
+	if folder && (w.events == nil || w.Poll != 0) {
 		return cmp.Or(w.Poll, DefaultPoll)
 	}
 	return max(cmp.Or(w.Poll, DefaultPoll), DefaultS3Poll)
