@@ -71,13 +71,14 @@ const DefaultSettle = 150 * time.Millisecond
 
 // source is what a watcher knows of one pipeline's source.
 type source struct {
-	url    string
-	bucket *objects.Bucket
-	dir    string            // the folder watched for events, for a file:// source
-	poll   time.Duration     // how often it is listed
-	next   time.Time         // when it is listed next
-	taken  map[string]string // key → the ETag last taken
-	seen   map[string]seen   // key → an ETag seen, not yet taken
+	url     string
+	bucket  *objects.Bucket
+	dir     string            // the folder watched for events, for a file:// source
+	poll    time.Duration     // how often it is listed
+	watched bool              // its folder gets file events
+	next    time.Time         // when it is listed next
+	taken   map[string]string // key → the ETag last taken
+	seen    map[string]seen   // key → an ETag seen, not yet taken
 }
 
 type seen struct {
@@ -308,12 +309,13 @@ func (w *Watcher) scanOne(ctx context.Context, p *perch.Pipeline, settle time.Du
 		s = &source{url: p.Source.Objects, bucket: b, taken: map[string]string{}, seen: map[string]seen{}}
 		if u, err := url.Parse(p.Source.Objects); err == nil && u.Scheme == "file" {
 			s.dir = filepath.Join(filepath.FromSlash(u.Path), filepath.FromSlash(path.Dir("/"+p.Source.Prefix+"x")))
-			if w.events != nil {
-				w.events.Add(s.dir) // a folder not there yet is listed by polling
-			}
 		}
 		s.poll = w.poll(p, s.dir != "")
 		w.sources[p.ID] = s
+	}
+	if s.dir != "" && !s.watched && w.events != nil {
+		// A folder not there yet is watched once it is.
+		s.watched = w.events.Add(s.dir) == nil
 	}
 	now := time.Now()
 	if now.Before(s.next) && len(s.seen) == 0 && !(w.woken && s.dir != "") {
