@@ -12,6 +12,7 @@ import (
 	"bufio"
 	"io"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,6 +34,11 @@ type Options struct {
 	ChunkBytes int
 	// Missing are the values read as missing; nil means data.DefaultMissing.
 	Missing []string
+	// NoTarget says the input is unlabelled: its records lack the model's
+	// target column (they have one field fewer, the others in schema
+	// order), and the output has no trueLabel column. With Header, a
+	// header naming every attribute but the target sets it.
+	NoTarget bool
 }
 
 // Result counts what a run saw.
@@ -50,7 +56,9 @@ const maxErrors = 10
 // BINARY; one column per class for MULTICLASS; score for REGRESSION; then
 // trueLabel when the input carries the target and tag when the schema has
 // a rowId.
-func Columns(m *model.Model) []string {
+func Columns(m *model.Model) []string { return columns(m, false) }
+
+func columns(m *model.Model, noTarget bool) []string {
 	var cols []string
 	switch m.Type {
 	case perch.BinaryModel:
@@ -60,7 +68,7 @@ func Columns(m *model.Model) []string {
 	default:
 		cols = []string{"score"}
 	}
-	if m.Schema.Target() >= 0 {
+	if m.Schema.Target() >= 0 && !noTarget {
 		cols = append(cols, "trueLabel")
 	}
 	if m.Schema.RowID != nil && *m.Schema.RowID != "" {
@@ -81,19 +89,27 @@ func Run(p *model.Predictor, r io.Reader, w io.Writer, opt Options) (Result, err
 		opt.ChunkBytes = 1 << 20
 	}
 	m := p.Model()
-	sh := newShared(p, opt)
-	sp := newSplitter(r, opt.ChunkBytes, perch.MaxRecordBytes, &sh.inPool)
+	if m.Schema.Target() < 0 {
+		opt.NoTarget = false
+	}
+	var sp *splitter
+	var inPool sync.Pool
+	sp = newSplitter(r, opt.ChunkBytes, perch.MaxRecordBytes, &inPool)
 	if opt.Header {
 		h, line, err := sp.header()
 		if err != nil {
 			return Result{}, err
 		}
-		if err := checkHeader(h, line, m.Schema); err != nil {
+		noTarget, err := checkHeader(h, line, m.Schema)
+		if err != nil {
 			return Result{}, err
 		}
+		opt.NoTarget = noTarget
 	}
+	sh := newShared(p, opt)
+	sh.inPool = &inPool
 	bw := bufio.NewWriterSize(w, 64<<10)
-	writeHeader(bw, m)
+	writeHeader(bw, m, opt.NoTarget)
 
 	// Chunks flow splitter → workers → writer; the writer waits on each
 	// chunk in sequence, so output order is input order.
@@ -166,8 +182,8 @@ func Run(p *model.Predictor, r io.Reader, w io.Writer, opt Options) (Result, err
 	return res, bw.Flush()
 }
 
-func writeHeader(w *bufio.Writer, m *model.Model) {
-	for i, c := range Columns(m) {
+func writeHeader(w *bufio.Writer, m *model.Model, noTarget bool) {
+	for i, c := range columns(m, noTarget) {
 		if i > 0 {
 			w.WriteByte(',')
 		}
@@ -177,22 +193,31 @@ func writeHeader(w *bufio.Writer, m *model.Model) {
 }
 
 // checkHeader checks the header record h, which began on line line, against
-// the schema's attribute names.
-func checkHeader(h string, line int, s *perch.Schema) error {
+// the schema's attribute names, with or without the target's: noTarget
+// says it is without.
+func checkHeader(h string, line int, s *perch.Schema) (noTarget bool, err error) {
 	rd, off := subReader(h, line, data.Options{Header: true, Fields: -1})
 	names, err := rd.Header()
 	if err != nil {
-		return perch.Errorf(perch.EInvalid, "header: %s", globalError(err, off))
+		return false, perch.Errorf(perch.EInvalid, "header: %s", globalError(err, off))
 	}
-	if len(names) != len(s.Attributes) {
-		return perch.Errorf(perch.EInvalid, "line %d: header has %d columns, the model's schema has %d", line, len(names), len(s.Attributes))
+	want := make([]string, 0, len(s.Attributes))
+	for _, a := range s.Attributes {
+		want = append(want, a.Name)
+	}
+	if t := s.Target(); t >= 0 && len(names) == len(want)-1 {
+		want = append(want[:t:t], want[t+1:]...)
+		noTarget = true
+	}
+	if len(names) != len(want) {
+		return false, perch.Errorf(perch.EInvalid, "line %d: header has %d columns, the model's schema has %d", line, len(names), len(s.Attributes))
 	}
 	for i, n := range names {
-		if n != s.Attributes[i].Name {
-			return perch.Errorf(perch.EInvalid, "line %d: header column %d is %q, the model's schema says %q", line, i+1, n, s.Attributes[i].Name)
+		if n != want[i] {
+			return false, perch.Errorf(perch.EInvalid, "line %d: header column %d is %q, the model's schema says %q", line, i+1, n, want[i])
 		}
 	}
-	return nil
+	return noTarget, nil
 }
 
 // subReader returns a reader of text, the records of the input from line
@@ -228,16 +253,20 @@ type shared struct {
 	names   []string
 	missing []string // markers read as missing, besides ""
 	target  int
+	skip    int // the target's column when the input lacks it, else -1
 	rowID   int
 	width   int
-	blank   []byte // the output of a record that could not be read
-	inPool  sync.Pool
+	blank   []byte     // the output of a record that could not be read
+	inPool  *sync.Pool // the splitter's chunk buffers, returned after processing
 	outPool sync.Pool
 }
 
 func newShared(p *model.Predictor, opt Options) *shared {
 	m := p.Model()
-	sh := &shared{p: p, m: m, opt: opt, target: m.Schema.Target(), rowID: -1, width: p.Width()}
+	sh := &shared{p: p, m: m, opt: opt, target: m.Schema.Target(), skip: -1, rowID: -1, width: p.Width()}
+	if opt.NoTarget {
+		sh.skip = sh.target
+	}
 	for _, a := range m.Schema.Attributes {
 		sh.names = append(sh.names, a.Name)
 	}
@@ -253,7 +282,7 @@ func newShared(p *model.Predictor, opt Options) *shared {
 	if m.Schema.RowID != nil && *m.Schema.RowID != "" {
 		sh.rowID = m.Schema.Index(*m.Schema.RowID)
 	}
-	if n := len(Columns(m)); n > 1 {
+	if n := len(columns(m, opt.NoTarget)); n > 1 {
 		sh.blank = append([]byte(strings.Repeat(",", n-1)), '\n')
 	} else {
 		sh.blank = []byte("\"\"\n") // not a blank line, which readers skip
@@ -339,6 +368,10 @@ func (wk *worker) split(l string) bool {
 	f := wk.fields
 	n := 0
 	for {
+		if n == wk.skip {
+			f[n] = "" // unlabelled input: the target is missing
+			n++
+		}
 		if n == len(f) {
 			return false
 		}
@@ -359,6 +392,10 @@ func (wk *worker) split(l string) bool {
 		f[n] = v
 		n++
 		if i < 0 {
+			if n == wk.skip && n == len(f)-1 {
+				f[n] = ""
+				n++
+			}
 			return n == len(f)
 		}
 		l = l[i+1:]
@@ -368,9 +405,16 @@ func (wk *worker) split(l string) bool {
 // slow reads the records of text, which began on line line, with a
 // data.CSVReader.
 func (wk *worker) slow(c *chunk, out []byte, text string, line int) []byte {
-	rd, off := subReader(text, line, data.Options{Fields: wk.width, Names: wk.names, Missing: wk.opt.Missing})
+	width, names := wk.width, wk.names
+	if wk.skip >= 0 {
+		width, names = width-1, slices.Delete(slices.Clone(names), wk.skip, wk.skip+1)
+	}
+	rd, off := subReader(text, line, data.Options{Fields: width, Names: names, Missing: wk.opt.Missing})
 	for {
 		fields, err := rd.Read()
+		if err == nil && wk.skip >= 0 {
+			fields = slices.Insert(fields, wk.skip, "")
+		}
 		if err == io.EOF {
 			return out
 		}
@@ -418,7 +462,7 @@ func (wk *worker) appendRow(b []byte, fields []string) []byte {
 	default:
 		b = AppendScore(b, sc[0])
 	}
-	if wk.target >= 0 {
+	if wk.target >= 0 && wk.skip < 0 {
 		b = append(b, ',')
 		b = appendCSV(b, fields[wk.target])
 	}

@@ -473,7 +473,8 @@ func TestRunHeader(t *testing.T) {
 	lines := adultLines(t)[:5]
 	for _, c := range []struct{ header, want string }{
 		{strings.Replace(lines[0], "workclass", "work_class", 1), `line 1: header column 2 is "work_class", the model's schema says "workclass"`},
-		{strings.TrimSuffix(lines[0], ",income"), "line 1: header has 14 columns, the model's schema has 15"},
+		{strings.Replace(lines[0], "age,", "", 1), `line 1: header column 1 is "workclass", the model's schema says "age"`},
+		{strings.TrimSuffix(lines[0], ",native_country,income"), "line 1: header has 13 columns, the model's schema has 15"},
 		{lines[1], `line 1: header column 1 is "25", the model's schema says "age"`},
 	} {
 		in := c.header + "\n" + strings.Join(lines[1:], "\n") + "\n"
@@ -732,4 +733,39 @@ func FuzzRun(f *testing.F) {
 		}
 		sameResult(t, fmt.Sprintf("chunk %d", chunk), res, wantRes)
 	})
+}
+
+// Unlabelled input, without the target's column, is predicted as the same
+// records with it, and the output has no trueLabel column: through the
+// header, or by Options.NoTarget without one; on the fast path and on the
+// reader's (a quoted field).
+func TestRunUnlabelled(t *testing.T) {
+	p := adultModel(t)
+	lines := adultLines(t)[:200]
+	lines[7] = strings.Replace(lines[7], "Private", `"Private"`, 1)
+	var labelled, unlabelled strings.Builder
+	for _, l := range lines {
+		labelled.WriteString(l + "\n")
+		unlabelled.WriteString(l[:strings.LastIndexByte(l, ',')] + "\n")
+	}
+	want, wantRes := run(t, p, []byte(labelled.String()), Options{Header: true})
+	var stripped strings.Builder
+	for _, l := range strings.Split(strings.TrimSuffix(want, "\n"), "\n") {
+		stripped.WriteString(l[:strings.LastIndexByte(l, ',')] + "\n")
+	}
+	if !strings.HasPrefix(stripped.String(), "bestAnswer,score\n") {
+		t.Fatalf("stripped output starts %.40q", stripped.String())
+	}
+	for _, chunk := range []int{1, 4096, 1 << 20} {
+		got, res := run(t, p, []byte(unlabelled.String()), Options{Header: true, ChunkBytes: chunk})
+		if got != stripped.String() {
+			t.Errorf("chunk %d, header without the target: output\n%.300s\nwant\n%.300s", chunk, got, stripped.String())
+		}
+		sameResult(t, fmt.Sprintf("chunk %d", chunk), res, wantRes)
+	}
+	body := unlabelled.String()[strings.IndexByte(unlabelled.String(), '\n')+1:]
+	got, _ := run(t, p, []byte(body), Options{NoTarget: true})
+	if got != stripped.String() {
+		t.Errorf("NoTarget without a header: output\n%.300s\nwant\n%.300s", got, stripped.String())
+	}
 }

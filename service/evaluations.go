@@ -320,10 +320,14 @@ func (s *Service) runBatch(ctx context.Context, b *perch.BatchPrediction) error 
 	if d.Schema.DataFormat == "JSON" {
 		return perch.Errorf(perch.EInvalid, "batch predictions read CSV; data source %s is JSON Lines", d.ID)
 	}
-	if !sameColumns(d.Schema, p.predictor.Model().Schema) {
+	// Unlabelled data, without the target's column, is what a batch
+	// prediction is usually for.
+	ms := p.predictor.Model().Schema
+	noTarget := !sameColumns(d.Schema, ms) && sameColumns(d.Schema, withoutTarget(ms))
+	if !noTarget && !sameColumns(d.Schema, ms) {
 		return perch.Errorf(perch.EInvalid, "data source %s's attributes differ from those model %s was trained on", d.ID, m.ID)
 	}
-	opt := batch.Options{Header: d.Schema.DataFileContainsHeader}
+	opt := batch.Options{Header: d.Schema.DataFileContainsHeader, NoTarget: noTarget}
 	var r io.ReadCloser
 	if d.Rearrangement != "" {
 		r, err = s.rearranged(ctx, in, d)
@@ -418,6 +422,18 @@ func (p *pipeReadCloser) Close() error {
 	p.PipeReader.Close()
 	<-p.done
 	return nil
+}
+
+// withoutTarget returns s without its target attribute: the layout of
+// unlabelled data for a model trained on s.
+func withoutTarget(s *perch.Schema) *perch.Schema {
+	t := s.Target()
+	if t < 0 {
+		return s
+	}
+	c := *s
+	c.Attributes = append(s.Attributes[:t:t], s.Attributes[t+1:]...)
+	return &c
 }
 
 // sameColumns reports whether two schemas lay out the same attributes in

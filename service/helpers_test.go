@@ -12,8 +12,8 @@ import (
 
 	"github.com/perchml/perch"
 	"github.com/perchml/perch/examples"
-	"github.com/perchml/perch/objects"
 	"github.com/perchml/perch/internal/testdb"
+	"github.com/perchml/perch/objects"
 	"github.com/perchml/perch/service"
 	"github.com/perchml/perch/sqlstore"
 )
