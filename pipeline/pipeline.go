@@ -247,11 +247,17 @@ func (e *Engine) Run(ctx context.Context, runID string, attempt int) error {
 	if errors.As(err, &g) {
 		return e.finish(ctx, runID, g.err)
 	}
+	if errors.Is(err, errSuperseded) {
+		return nil
+	}
 	if err != nil {
 		msg := err.Error()
 		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		e.Store.UpdatePipelineRun(bg, runID, func(r *perch.PipelineRun) error {
+			if max(r.Attempt, 1) != max(attempt, 1) {
+				return errSuperseded
+			}
 			r.Status, r.Message = perch.StatusPending, msg
 			r.DurationMS += time.Since(start).Milliseconds()
 			return nil
@@ -261,17 +267,25 @@ func (e *Engine) Run(ctx context.Context, runID string, attempt int) error {
 		}
 		return err
 	}
-	mObjects.WithLabelValues(r.Pipeline, "completed").Inc()
-	if s, ok := since(r.Landed); ok {
-		mLatency.WithLabelValues(r.Pipeline).Observe(s)
-	}
 	_, err = e.Store.UpdatePipelineRun(context.WithoutCancel(ctx), runID, func(r *perch.PipelineRun) error {
+		if max(r.Attempt, 1) != max(attempt, 1) {
+			return errSuperseded
+		}
 		t := time.Now().UTC()
 		r.Status, r.FinishedAt, r.Message = perch.StatusCompleted, &t, ""
 		r.DurationMS += time.Since(start).Milliseconds()
 		r.Output = outputs
 		return nil
 	})
+	if errors.Is(err, errSuperseded) {
+		return nil
+	}
+	if err == nil {
+		mObjects.WithLabelValues(r.Pipeline, "completed").Inc()
+		if s, ok := since(r.Landed); ok {
+			mLatency.WithLabelValues(r.Pipeline).Observe(s)
+		}
+	}
 	return err
 }
 
@@ -423,7 +437,11 @@ func (e *Engine) process(ctx context.Context, p *perch.Pipeline, r *perch.Pipeli
 		for _, d := range b.dead {
 			errs = append(errs, d.Error)
 		}
+		attempt := max(r.Attempt, 1)
 		if _, err := e.Store.UpdatePipelineRun(ctx, r.ID, func(r *perch.PipelineRun) error {
+			if max(r.Attempt, 1) != attempt {
+				return errSuperseded // counted by the attempt that has it now
+			}
 			r.Rows = b.last
 			r.Predicted += nres
 			r.DeadLetters += ndead
