@@ -233,7 +233,7 @@ func (a *api) authenticate(rt *route, next http.Handler) http.Handler {
 			return
 		}
 		if rt.root && !k.Root {
-			writeError(w, r, perch.Errorf(perch.EForbidden, "only the root key may manage keys"))
+			writeError(w, r, perch.Errorf(perch.EForbidden, "%s %s needs the root key", r.Method, r.URL.Path))
 			return
 		}
 		stateOf(r.Context()).key = k

@@ -74,6 +74,7 @@ type server struct {
 	served  chan error
 	cancel  context.CancelFunc
 	swept   chan struct{}
+	watched chan struct{} // closed when the pipeline watchers have stopped
 }
 
 // startServer opens everything a server needs and starts serving. The
@@ -174,7 +175,11 @@ func startServer(ctx context.Context, c *serverConfig, stderr io.Writer) (_ *ser
 	go s.sweep(bg)
 	// Pipelines: watch the sources of active pipelines until shutdown
 	// cancels bg (their runs are jobs on the queue).
-	go s.svc.WatchPipelines(bg)
+	s.watched = make(chan struct{})
+	go func() {
+		defer close(s.watched)
+		s.svc.WatchPipelines(bg)
+	}()
 	s.ready.Store(true)
 	s.log.Info("serving", "url", s.url, "dataDir", s.dataDir, "database", s.store.Dialect(), "objects", objURL)
 	return s, nil
@@ -214,6 +219,7 @@ func (s *server) shutdown(timeout time.Duration) error {
 	if s.cancel != nil {
 		s.cancel()
 		<-s.swept
+		<-s.watched
 	}
 	if s.queue != nil {
 		errs = append(errs, s.queue.Stop(ctx))
