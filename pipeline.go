@@ -43,9 +43,9 @@ type PipelineSource struct {
 	// empty means 250ms for a folder and 1s for S3, whose listings are
 	// billed.
 	Poll string `json:"poll,omitempty"`
-	// Stream, instead of Objects, takes records from a NATS JetStream
-	// subject, one record a message; a message is acknowledged once its
-	// result is committed to every sink.
+	// Stream, instead of Objects, takes records from a stream, one
+	// record a message; a message is acknowledged once its result is
+	// committed to every sink.
 	Stream *StreamSource `json:"stream,omitempty"`
 	// Events, with Objects, is a JetStream subject that carries the
 	// bucket's S3 event notifications (as MinIO publishes them): the
@@ -53,21 +53,32 @@ type PipelineSource struct {
 	Events *StreamSource `json:"events,omitempty"`
 }
 
-// StreamSource is a NATS JetStream subject records are published to.
+// StreamSource is where records are published: a NATS JetStream
+// subject (nats://host:4222 and a subject), or a queue or subscription
+// opened through gocloud.dev/pubsub by URL alone: rabbit://queue (the
+// server in RABBIT_SERVER_URL), awssqs://sqs.region.amazonaws.com/acct/queue,
+// mem://topic within the process. Those brokers keep no sequence
+// number, so a message's row is derived from the broker's message id
+// (for RabbitMQ, the message-id its producer sets; without one, the
+// body, and equal bodies are one record), the same on every delivery.
 type StreamSource struct {
-	URL     string `json:"url"` // nats://host:4222
-	Subject string `json:"subject"`
+	URL     string `json:"url"`     // nats://host:4222, rabbit://queue, awssqs://…, mem://topic
+	Subject string `json:"subject"` // nats:// only
 	// Stream names the JetStream stream that holds the subject; empty
 	// means one made for the pipeline (perch-<pipeline id>).
 	Stream string `json:"stream,omitempty"`
 }
 
-// StreamSink publishes each result as a JSON message to a NATS JetStream
-// subject, with a message id naming its record, so that a result
-// published again is dropped by the stream.
+// StreamSink publishes each result as a JSON message: to a NATS
+// JetStream subject, with a message id naming its record, so that a
+// result published again is dropped by the stream; or to a topic opened
+// through gocloud.dev/pubsub by URL (rabbit://exchange, awssns://…,
+// awssqs://…, mem://topic), whose brokers drop nothing, so each message
+// carries metadata "pipeline" and "id" (AMQP's message-id too) for
+// consumers to drop a result published again.
 type StreamSink struct {
 	URL     string `json:"url"`
-	Subject string `json:"subject"`
+	Subject string `json:"subject"` // nats:// only
 }
 
 // PipelineSink is one place results go; exactly one field is set.

@@ -81,7 +81,7 @@ func Check(p *perch.Pipeline) error {
 	case p.Source.Stream != nil && p.Source.Objects != "":
 		return perch.Errorf(perch.EInvalid, "source: want objects or stream, not both")
 	case p.Source.Stream != nil:
-		if err := checkStream("source.stream", p.Source.Stream.URL, p.Source.Stream.Subject); err != nil {
+		if err := checkStreamSource("source.stream", p.Source.Stream); err != nil {
 			return err
 		}
 		if p.Source.Events != nil {
@@ -146,7 +146,7 @@ func Check(p *perch.Pipeline) error {
 		}
 		if s.Stream != nil {
 			n++
-			if err := checkStream(fmt.Sprintf("sinks[%d].stream", i), s.Stream.URL, s.Stream.Subject); err != nil {
+			if err := checkStreamSink(fmt.Sprintf("sinks[%d].stream", i), s.Stream); err != nil {
 				return err
 			}
 		}

@@ -66,6 +66,9 @@ var streamBeforeCommit func()
 // letter of its own, keyed by its sequence number.
 func (e *Engine) Consume(ctx context.Context, p *perch.Pipeline) error {
 	src := p.Source.Stream
+	if !isNATS(src.URL) {
+		return e.consumePubsub(ctx, p)
+	}
 	pred, err := e.Predictor(ctx, p.Model)
 	if err != nil {
 		return err
@@ -228,6 +231,9 @@ type streamSink struct {
 }
 
 func openStreamSink(ctx context.Context, def *perch.StreamSink, l *Layout, pipelineID, key, version string) (sink, error) {
+	if !isNATS(def.URL) {
+		return openPubsubSink(ctx, def, l, pipelineID, key, version)
+	}
 	nc, js, err := connect(def.URL)
 	if err != nil {
 		return nil, err
