@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -21,6 +22,14 @@ import (
 func streamLines(t *testing.T) []string {
 	lines := strings.Split(strings.TrimSpace(string(testRows(t, 100))), "\n")[1:]
 	return append(lines[:50:50], append([]string{"not, a, record"}, lines[50:]...)...)
+}
+
+var memTopics atomic.Int64
+
+// memTopic names a mem:// topic of the test's own: the process keeps
+// them, and their message numbers, across tests.
+func memTopic(name string) string {
+	return fmt.Sprintf("%s.%d", name, memTopics.Add(1))
 }
 
 // consumeTwice runs a stream pipeline whose first consumer is stopped
@@ -86,22 +95,24 @@ func TestPubsubMem(t *testing.T) {
 	e := newEnv(t)
 	e.engine.BatchRows = 40
 	ctx := context.Background()
-	in, err := pubsub.OpenTopic(ctx, "mem://records.income")
+	topic := memTopic("records")
+	in, err := pubsub.OpenTopic(ctx, "mem://"+topic)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pubsub.OpenTopic(ctx, "mem://predictions.income"); err != nil { // made before a subscription can read it
+	outURL := "mem://" + memTopic("predictions")
+	if _, err := pubsub.OpenTopic(ctx, outURL); err != nil { // made before a subscription can read it
 		t.Fatal(err)
 	}
-	results, err := pubsub.OpenSubscription(ctx, "mem://predictions.income")
+	results, err := pubsub.OpenSubscription(ctx, outURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer results.Shutdown(ctx)
-	src := "mem://records.income?ackdeadline=300ms"
+	src := "mem://" + topic + "?ackdeadline=300ms"
 	p, err := e.store.UpdatePipeline(ctx, e.p.ID, func(p *perch.Pipeline) error {
 		p.Source = perch.PipelineSource{Stream: &perch.StreamSource{URL: src}}
-		p.Sinks = append(p.Sinks, perch.PipelineSink{Stream: &perch.StreamSink{URL: "mem://predictions.income"}})
+		p.Sinks = append(p.Sinks, perch.PipelineSink{Stream: &perch.StreamSink{URL: outURL}})
 		return nil
 	})
 	if err != nil {
@@ -120,7 +131,7 @@ func TestPubsubMem(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	if dl := e.deadLetters(t); len(dl) != 1 || dl[0].Row != 51 || dl[0].Object != "records.income" || dl[0].Version != "mem" {
+	if dl := e.deadLetters(t); len(dl) != 1 || dl[0].Row != 51 || dl[0].Object != topic || dl[0].Version != "mem" {
 		t.Errorf("dead letters %+v", dl)
 	}
 	// Every record published, each naming itself.
@@ -137,7 +148,7 @@ func TestPubsubMem(t *testing.T) {
 		if err := json.Unmarshal(m.Body, &r); err != nil {
 			t.Fatal(err)
 		}
-		if m.Metadata["pipeline"] != p.ID || !strings.HasPrefix(m.Metadata["id"], p.ID+"/records.income/") || r["source_row"] == nil {
+		if m.Metadata["pipeline"] != p.ID || !strings.HasPrefix(m.Metadata["id"], p.ID+"/"+topic+"/") || r["source_row"] == nil {
 			t.Fatalf("result %s %v", m.Body, m.Metadata)
 		}
 		ids[m.Metadata["id"]] = true
@@ -148,16 +159,17 @@ func TestPubsubMem(t *testing.T) {
 func TestPubsubSink(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	if _, err := pubsub.OpenTopic(ctx, "mem://sink.income"); err != nil {
+	outURL := "mem://" + memTopic("sink")
+	if _, err := pubsub.OpenTopic(ctx, outURL); err != nil {
 		t.Fatal(err)
 	}
-	sub, err := pubsub.OpenSubscription(ctx, "mem://sink.income")
+	sub, err := pubsub.OpenSubscription(ctx, outURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sub.Shutdown(ctx)
 	p, err := e.store.UpdatePipeline(ctx, e.p.ID, func(p *perch.Pipeline) error {
-		p.Sinks = []perch.PipelineSink{{Stream: &perch.StreamSink{URL: "mem://sink.income"}}}
+		p.Sinks = []perch.PipelineSink{{Stream: &perch.StreamSink{URL: outURL}}}
 		return nil
 	})
 	if err != nil {
@@ -295,5 +307,64 @@ func TestPubsubRabbit(t *testing.T) {
 	})
 	if q, err := ch.QueueDeclarePassive(name, false, false, false, false, nil); err != nil || q.Messages != 0 {
 		t.Errorf("queue after: %+v (%v)", q, err)
+	}
+}
+
+// TestPubsubNack refuses a batch a sink fails on: it comes again at
+// once, long before the ack deadline, to the consumer started next.
+func TestPubsubNack(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	topic := memTopic("nack")
+	in, err := pubsub.OpenTopic(ctx, "mem://"+topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := "mem://" + topic + "?ackdeadline=10m"
+	p, err := e.store.UpdatePipeline(ctx, e.p.ID, func(p *perch.Pipeline) error {
+		p.Source = perch.PipelineSource{Stream: &perch.StreamSource{URL: src}}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outbox := filepath.Join(e.dir, "outbox")
+	os.RemoveAll(outbox)
+	if err := os.WriteFile(outbox, nil, 0o600); err != nil { // a file where the outbox goes
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- e.engine.Consume(ctx, p) }()
+	for !func() bool { memSubs.Lock(); defer memSubs.Unlock(); return memSubs.m[src] != nil }() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, l := range streamLines(t)[:20] {
+		if err := in.Send(ctx, &pubsub.Message{Body: []byte(l)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("the consumer went on without its outbox")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the consumer did not fail")
+	}
+	os.Remove(outbox)
+	os.MkdirAll(outbox, 0o700)
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go e.engine.Consume(cctx, p)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if entries, _ := os.ReadDir(outbox); len(entries) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the refused batch did not come again")
+		}
+	}
+	if n, distinct := e.rows(t); n != 20 || distinct != 20 {
+		t.Errorf("%d rows, %d distinct", n, distinct)
 	}
 }
