@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"gocloud.dev/pubsub"
 
@@ -22,6 +24,13 @@ import (
 func streamLines(t *testing.T) []string {
 	lines := strings.Split(strings.TrimSpace(string(testRows(t, 100))), "\n")[1:]
 	return append(lines[:50:50], append([]string{"not, a, record"}, lines[50:]...)...)
+}
+
+// counted is a counter's value.
+func counted(c prometheus.Counter) float64 {
+	var m dto.Metric
+	c.Write(&m)
+	return m.GetCounter().GetValue()
 }
 
 var memTopics atomic.Int64
@@ -39,6 +48,8 @@ func memTopic(name string) string {
 func consumeTwice(t *testing.T, e *env, p *perch.Pipeline, ready func() bool, publish func(i int, line string)) {
 	t.Helper()
 	ctx := context.Background()
+	predicted := mRecords.WithLabelValues(p.ID, "predicted")
+	base := counted(predicted)
 	var stops atomic.Int32
 	first, cancel := context.WithCancel(ctx)
 	streamBeforeCommit = func() {
@@ -72,6 +83,13 @@ func consumeTwice(t *testing.T, e *env, p *perch.Pipeline, ready func() bool, pu
 	done2 := make(chan error, 1)
 	go func() { done2 <- e.engine.Consume(second, p) }()
 	waitRows(t, e, 100)
+	// Rows are in the table before the other sinks have them: stop once
+	// every batch is acknowledged.
+	for deadline := time.Now().Add(5 * time.Second); counted(predicted)-base < 100; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%v records acknowledged", counted(predicted)-base)
+		}
+	}
 	cancel2()
 	if err := <-done2; err != nil {
 		t.Error(err)
@@ -274,6 +292,18 @@ func TestPubsubRabbit(t *testing.T) {
 	if err := ch.QueueBind(name, "", name, false, nil); err != nil {
 		t.Fatal(err)
 	}
+	out := name + "-out"
+	if err := ch.ExchangeDeclare(out, "fanout", false, true, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.QueueDeclare(out, false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer ch.QueueDelete(out, false, false, false)
+	defer ch.ExchangeDelete(out, false, false)
+	if err := ch.QueueBind(out, "", out, false, nil); err != nil {
+		t.Fatal(err)
+	}
 	e := newEnv(t)
 	e.engine.BatchRows = 40
 	ctx := context.Background()
@@ -284,6 +314,7 @@ func TestPubsubRabbit(t *testing.T) {
 	defer in.Shutdown(ctx)
 	p, err := e.store.UpdatePipeline(ctx, e.p.ID, func(p *perch.Pipeline) error {
 		p.Source = perch.PipelineSource{Stream: &perch.StreamSource{URL: "rabbit://" + name}}
+		p.Sinks = append(p.Sinks, perch.PipelineSink{Stream: &perch.StreamSink{URL: "rabbit://" + out}})
 		return nil
 	})
 	if err != nil {
@@ -307,6 +338,25 @@ func TestPubsubRabbit(t *testing.T) {
 	})
 	if q, err := ch.QueueDeclarePassive(name, false, false, false, false, nil); err != nil || q.Messages != 0 {
 		t.Errorf("queue after: %+v (%v)", q, err)
+	}
+	// Every result published, named by its message-id and headers.
+	ids := map[string]bool{}
+	for deadline := time.Now().Add(5 * time.Second); len(ids) < 100; {
+		d, ok, err := ch.Get(out, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d results", len(ids))
+			}
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if d.MessageId == "" || d.Headers["id"] != d.MessageId || d.Headers["pipeline"] != p.ID {
+			t.Fatalf("result %s: message-id %q, headers %v", d.Body, d.MessageId, d.Headers)
+		}
+		ids[d.MessageId] = true
 	}
 }
 
