@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/perchml/perch/access"
+	"github.com/perchml/perch/aml"
 	"github.com/perchml/perch/api"
 	"github.com/perchml/perch/jobs"
 	"github.com/perchml/perch/objects"
@@ -61,20 +62,24 @@ type server struct {
 	url     string // http://host:port, as clients reach it
 	rootKey string
 	created bool // the root key was made by this start
-	svc     *service.Service
-	store   *sqlstore.Store
-	jobDB   interface{ Close() error }
-	bucket  *objects.Bucket
-	queue   *jobs.Queue
-	http    *http.Server
-	ln      net.Listener
-	lock    *os.File
-	log     *slog.Logger
-	ready   atomic.Bool
-	served  chan error
-	cancel  context.CancelFunc
-	swept   chan struct{}
-	watched chan struct{} // closed when the pipeline watchers have stopped
+	// awsKeyID is the root access key id for AML's protocol; awsCreated
+	// says this start made the pair.
+	awsKeyID   string
+	awsCreated bool
+	svc        *service.Service
+	store      *sqlstore.Store
+	jobDB      interface{ Close() error }
+	bucket     *objects.Bucket
+	queue      *jobs.Queue
+	http       *http.Server
+	ln         net.Listener
+	lock       *os.File
+	log        *slog.Logger
+	ready      atomic.Bool
+	served     chan error
+	cancel     context.CancelFunc
+	swept      chan struct{}
+	watched    chan struct{} // closed when the pipeline watchers have stopped
 }
 
 // startServer opens everything a server needs and starts serving. The
@@ -142,6 +147,11 @@ func startServer(ctx context.Context, c *serverConfig, stderr io.Writer) (_ *ser
 	if err := s.svc.RegisterRootKey(ctx, s.rootKey); err != nil {
 		return nil, err
 	}
+	// AML's protocol signs requests with an access key pair: the root pair
+	// lives beside the root key, in the AWS credentials-file format.
+	if s.awsKeyID, s.awsCreated, err = aml.Setup(ctx, s.svc, s.dataDir); err != nil {
+		return nil, err
+	}
 
 	if s.ln, err = net.Listen("tcp", c.listen); err != nil {
 		return nil, fmt.Errorf("--listen %s: %w", c.listen, err)
@@ -149,7 +159,8 @@ func startServer(ctx context.Context, c *serverConfig, stderr io.Writer) (_ *ser
 	s.url = "http://" + s.ln.Addr().String()
 	s.svc.SetBaseURL(s.url)
 	s.http = &http.Server{
-		Handler:           api.New(s.svc, api.Options{Logger: s.log, Ready: s.ready.Load}),
+		Handler: api.New(s.svc, api.Options{Logger: s.log, Ready: s.ready.Load,
+			AML: aml.New(s.svc, aml.Options{Logger: s.log})}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
@@ -292,6 +303,12 @@ func (s *server) printRootKey(w io.Writer) {
 		fmt.Fprintf(w, "root API key (shown once; kept in %s, mode 0600):\n  %s\n", path, s.rootKey)
 	} else {
 		fmt.Fprintf(w, "root API key: in %s\n", path)
+	}
+	creds := filepath.Join(s.dataDir, access.RootAWSCredentialsFile)
+	if s.awsCreated {
+		fmt.Fprintf(w, "AML API (boto3 \"machinelearning\", endpoint_url %s): access key %s, secret in %s\n", s.url, s.awsKeyID, creds)
+	} else {
+		fmt.Fprintf(w, "AML API access key %s: in %s\n", s.awsKeyID, creds)
 	}
 }
 
