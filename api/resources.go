@@ -315,9 +315,19 @@ func (a *api) deleteTags(resource string) http.HandlerFunc {
 func (a *api) createKey(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Name string `json:"name"`
+		AWS  bool   `json:"aws"`
 	}
 	if err := decodeBody(r, &in, false); err != nil {
 		writeError(w, r, err)
+		return
+	}
+	if in.AWS {
+		_, secret, k, err := a.svc.CreateAWSKey(r.Context(), in.Name)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		created(w, r, "/v1/keys/"+k.ID, newAWSKey{Secret: secret, Key: k})
 		return
 	}
 	key, k, err := a.svc.CreateKey(r.Context(), in.Name)
@@ -331,6 +341,13 @@ func (a *api) createKey(w http.ResponseWriter, r *http.Request) {
 // newKey is a key as it is shown the one time it is made.
 type newKey struct {
 	Secret string `json:"key"`
+	*perch.Key
+}
+
+// newAWSKey is an access key pair as it is shown the one time it is made;
+// the Key carries its accessKeyId.
+type newAWSKey struct {
+	Secret string `json:"secretAccessKey"`
 	*perch.Key
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/perchml/perch/access"
 	"github.com/perchml/perch/api"
 )
 
@@ -452,3 +453,33 @@ func TestKeys(t *testing.T) {
 
 // discard keeps a logger quiet in benchmarks.
 var discard = slog.New(slog.DiscardHandler)
+
+// An access key pair for AML's protocol is made through the same route,
+// shown once, and listed without its secret, sealed or not.
+func TestAWSKeys(t *testing.T) {
+	e := newEnv(t, api.Options{})
+	master, err := access.EnsureMasterKey(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.SetMasterKey(master); err != nil {
+		t.Fatal(err)
+	}
+	k := e.call(t, 201, "POST", "/v1/keys", `{"name":"boto","aws":true}`).json(t)
+	id, _ := k["accessKeyId"].(string)
+	secret, _ := k["secretAccessKey"].(string)
+	if !access.ValidAccessKeyID(id) || len(secret) < 30 || k["id"] != id || k["key"] != nil || k["sealedSecret"] != nil {
+		t.Fatalf("new pair: %v", k)
+	}
+	got, err := e.svc.AWSSecret(context.Background(), id)
+	if err != nil || got != secret {
+		t.Fatalf("AWSSecret: %q, %v; want the secret shown", got, err)
+	}
+	body := e.call(t, 200, "GET", "/v1/keys", nil).body
+	if bytes.Contains(body, []byte("sealedSecret")) || bytes.Contains(body, []byte(secret)) {
+		t.Errorf("the key list shows a secret: %s", body)
+	}
+	if b := e.call(t, 200, "DELETE", "/v1/keys/"+id, nil).body; bytes.Contains(b, []byte("sealedSecret")) {
+		t.Errorf("a deleted pair shows its sealed secret: %s", b)
+	}
+}

@@ -246,6 +246,24 @@ func (c *Client) CreateKey(ctx context.Context, name string) (string, *perch.Key
 	return out.Key, &out.keyRecord, nil
 }
 
+// CreateAWSKey makes an access key pair for AML's protocol (SigV4) and
+// returns its id and secret with its record; the secret is shown this
+// once.
+func (c *Client) CreateAWSKey(ctx context.Context, name string) (id, secret string, k *perch.Key, err error) {
+	in := struct {
+		Name string `json:"name"`
+		AWS  bool   `json:"aws"`
+	}{name, true}
+	var out struct {
+		Secret string `json:"secretAccessKey"`
+		keyRecord
+	}
+	if err := c.call(ctx, http.MethodPost, "/v1/keys", nil, in, &out); err != nil {
+		return "", "", nil, err
+	}
+	return out.AccessKeyID, out.Secret, &out.keyRecord, nil
+}
+
 // keyRecord lets the answer to CreateKey hold both the key ("key") and
 // the record's fields, at one level, as the server sends them.
 type keyRecord = perch.Key

@@ -98,7 +98,11 @@ func (s *Service) CreateKey(ctx context.Context, name string) (string, *perch.Ke
 
 // ListKeys returns one page of keys (their hints, never the keys).
 func (s *Service) ListKeys(ctx context.Context, f perch.Filter) ([]*perch.Key, string, error) {
-	return s.store.ListKeys(ctx, f)
+	keys, next, err := s.store.ListKeys(ctx, f)
+	for i, k := range keys {
+		keys[i] = withoutSecret(k)
+	}
+	return keys, next, err
 }
 
 // DeleteKey revokes a key by id. A root key cannot be revoked: it is the
@@ -111,10 +115,11 @@ func (s *Service) DeleteKey(ctx context.Context, id string) (*perch.Key, error) 
 		k.Status = perch.StatusDeleted
 		return nil
 	})
-	if err == nil {
-		s.keys.drop(id)
+	if err != nil {
+		return nil, err
 	}
-	return k, err
+	s.keys.drop(id)
+	return withoutSecret(k), nil
 }
 
 // keyCache remembers keys checked lately, by store id: a nil key is one

@@ -35,12 +35,13 @@ func runKeys(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 }
 
 func keyCreate() subcommand {
-	const usage = "perch keys create --name NAME"
+	const usage = "perch keys create --name NAME [--aws]"
 	return subcommand{"create", usage, "make an API key (with the root key); it is printed this once", func(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		fs := flag.NewFlagSet("keys create", flag.ContinueOnError)
 		var rm remote
 		rm.flags(fs)
 		name := fs.String("name", "", "what the key is for, as lists show it")
+		aws := fs.Bool("aws", false, "make an access key pair for AML's protocol (boto3 and the AWS SDKs, SigV4),\nprinted in the AWS credentials-file format")
 		pos, err := parseSub(fs, usage, args, stdout)
 		if err != nil {
 			return err
@@ -57,6 +58,15 @@ func keyCreate() subcommand {
 		}
 		ctx, stop := remoteContext()
 		defer stop()
+		if *aws {
+			id, secret, _, err := c.CreateAWSKey(ctx, *name)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(stderr, "the secret is shown this once; save it as an AWS credentials file (~/.aws/credentials)")
+			fmt.Fprintf(stdout, "[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n", *name, id, secret)
+			return nil
+		}
 		key, k, err := c.CreateKey(ctx, *name)
 		if err != nil {
 			return err
