@@ -2,6 +2,7 @@ package aml_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -478,6 +479,36 @@ func TestFlow(t *testing.T) {
 		s.must(t, "GetBatchPrediction", map[string]any{"BatchPredictionId": "bp-small"}, &bp)
 		if bp.OutputURI != "s3://bucket/out/" || bp.TotalRecordCount == 0 {
 			t.Errorf("GetBatchPrediction: %+v", bp)
+		}
+		// AML's layout: a manifest naming a gzipped result.
+		manifest, err := os.ReadFile(filepath.Join(s.dir, "objects", "bucket", "out", "batch-prediction", "bp-small.manifest"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var entries map[string]string
+		if err := json.Unmarshal(manifest, &entries); err != nil {
+			t.Fatalf("manifest %s: %v", manifest, err)
+		}
+		result := entries["s3://bucket/small/data.csv"]
+		if len(entries) != 1 || result != "s3://bucket/out/batch-prediction/result/bp-small-data.csv.gz" {
+			t.Fatalf("manifest %s", manifest)
+		}
+		f, err := os.Open(filepath.Join(s.dir, "objects", filepath.FromSlash(strings.TrimPrefix(result, "s3://"))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		z, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := io.ReadAll(z)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(rows)), "\n")
+		if !strings.HasPrefix(lines[0], "bestAnswer,score") || int64(len(lines)-1) != bp.TotalRecordCount {
+			t.Errorf("result: %d lines for %d records, header %q", len(lines), bp.TotalRecordCount, lines[0])
 		}
 
 		// Tags.

@@ -196,12 +196,19 @@ def realtime():
 
 
 def batch():
-    step("a batch prediction")
+    step("a batch prediction read back from its manifest")
     ml.create_batch_prediction(BatchPredictionId="bp-adult", BatchPredictionName="bp-adult", MLModelId="ml-adult",
                                BatchPredictionDataSourceId="ds-adult-eval", OutputUri="s3://bucket/out/")
     ml.get_waiter("batch_prediction_available").wait(FilterVariable="Name", EQ="bp-adult", WaiterConfig=FAST)
     bp = ml.get_batch_prediction(BatchPredictionId="bp-adult")
     assert bp["OutputUri"] == "s3://bucket/out/", bp
+    manifest = json.loads(read("s3://bucket/out/batch-prediction/bp-adult.manifest"))
+    assert list(manifest) == ["s3://bucket/adult/train.csv"], manifest
+    result = manifest["s3://bucket/adult/train.csv"]
+    assert result.startswith("s3://bucket/out/batch-prediction/result/") and result.endswith(".gz"), result
+    lines = gzip.decompress(read(result)).decode().splitlines()
+    assert lines[0].startswith("bestAnswer,score"), lines[0]
+    assert len(lines) - 1 == bp["TotalRecordCount"], (len(lines), bp)
     evald = ml.get_data_source(DataSourceId="ds-adult-eval")
     print("batch rows", bp["TotalRecordCount"], "invalid", bp["InvalidRecordCount"])
     # The complement holds about 30% of the 32,561 rows.

@@ -7,14 +7,21 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/perchml/perch"
 	"github.com/perchml/perch/access"
 )
 
-// sealers holds each Service's master-key sealer, for the AWS-style key
-// pairs whose secrets it keeps encrypted.
-var sealers sync.Map // *Service → *access.Sealer
+// awsKeys is what a Service keeps for AWS-style access key pairs.
+type awsKeys struct {
+	sealer atomic.Pointer[access.Sealer] // nil until SetMasterKey
+	// opened remembers secrets opened, by access key id, so that a busy
+	// pair is not decrypted on every request; a signature cannot be
+	// checked without the secret in memory anyway. Only live pairs get
+	// here.
+	opened sync.Map // access key id → *openedSecret
+}
 
 // SetMasterKey gives the service the 32-byte key that seals the secrets
 // of AWS-style access key pairs (access.EnsureMasterKey keeps it in the
@@ -24,13 +31,13 @@ func (s *Service) SetMasterKey(master []byte) error {
 	if err != nil {
 		return perch.Errorf(perch.EInvalid, "%v", err)
 	}
-	sealers.Store(s, sl)
+	s.aws.sealer.Store(sl)
 	return nil
 }
 
 func (s *Service) sealer() (*access.Sealer, error) {
-	if v, ok := sealers.Load(s); ok {
-		return v.(*access.Sealer), nil
+	if sl := s.aws.sealer.Load(); sl != nil {
+		return sl, nil
 	}
 	return nil, perch.Errorf(perch.EInternal, "no master key: AWS access key pairs are not available")
 }
@@ -142,7 +149,7 @@ func (s *Service) AWSSecret(ctx context.Context, id string) (string, error) {
 	if k == nil {
 		return "", access.ErrUnknownAccessKey
 	}
-	if o, ok := opened.Load(id); ok && o.(*openedSecret).sealed == k.SealedSecret {
+	if o, ok := s.aws.opened.Load(id); ok && o.(*openedSecret).sealed == k.SealedSecret {
 		return o.(*openedSecret).secret, nil
 	}
 	sl, err := s.sealer()
@@ -153,14 +160,9 @@ func (s *Service) AWSSecret(ctx context.Context, id string) (string, error) {
 	if err != nil {
 		return "", perch.Errorf(perch.EInternal, "access key %s: %v", id, err)
 	}
-	opened.Store(id, &openedSecret{sealed: k.SealedSecret, secret: secret})
+	s.aws.opened.Store(id, &openedSecret{sealed: k.SealedSecret, secret: secret})
 	return secret, nil
 }
-
-// opened remembers secrets opened, by access key id, so that a busy pair
-// is not decrypted on every request; a signature cannot be checked
-// without the secret in memory anyway. Only live pairs get here.
-var opened sync.Map // access key id → *openedSecret
 
 type openedSecret struct{ sealed, secret string }
 

@@ -60,7 +60,7 @@ func (s *Service) CreateDataSource(ctx context.Context, in DataSourceInput) (*pe
 	if err != nil {
 		return nil, perch.Errorf(perch.EInvalid, "dataUrl: %v", errMessage(err))
 	}
-	attrs, err := s.objects.Attributes(ctx, key)
+	attrs, err := s.dataAttributes(ctx, key)
 	if err != nil {
 		return nil, perch.Errorf(perch.Code(err), "dataUrl: %v", errMessage(err))
 	}
@@ -215,7 +215,7 @@ func (s *Service) runDataSource(ctx context.Context, d *perch.DataSource) error 
 			statsURL = skey
 		}
 	}
-	attrs, err := s.objects.Attributes(ctx, key)
+	attrs, err := s.dataAttributes(ctx, key)
 	if err != nil {
 		return err
 	}
@@ -304,9 +304,15 @@ func (c *checked) Read() ([]string, error) {
 func (c *checked) Line() int     { return c.r.Line() }
 func (c *checked) Offset() int64 { return c.r.Offset() }
 
-// open opens an object for reading, gunzipping a key ending in .gz.
+// open opens an object for reading, gunzipping a key ending in .gz; a
+// key naming a folder reads its files as one.
 func (s *Service) open(ctx context.Context, key string) (io.ReadCloser, error) {
 	r, err := s.objects.NewReader(ctx, key)
+	if perch.Code(err) == perch.ENotFound {
+		if pr, ok, perr := s.openPrefix(ctx, key); ok || perr != nil {
+			return pr, perr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -348,13 +348,16 @@ func (s *Service) runBatch(ctx context.Context, b *perch.BatchPrediction) error 
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	werr := s.objects.Write(ctx, out, pr, "text/csv")
+	werr := s.writeOutput(ctx, out, pr)
 	pr.CloseWithError(werr) // unblock the batch if the write failed first
 	if err := <-done; err != nil {
 		return fmt.Errorf("%v", errMessage(err))
 	}
 	if werr != nil {
 		return werr
+	}
+	if err := s.writeAMLManifest(ctx, b, d, out); err != nil {
+		return err
 	}
 	_, err = s.store.UpdateBatchPrediction(ctx, b.ID, func(b *perch.BatchPrediction) error {
 		b.TotalRecords = res.Records

@@ -81,6 +81,7 @@ type Service struct {
 	tries   int
 	models  *cache
 	keys    *keyCache
+	aws     awsKeys // AWS-style access key pairs (awskeys.go)
 }
 
 // New returns a Service on cfg.
