@@ -48,13 +48,12 @@ func needBoto3(t *testing.T) {
 
 var (
 	buildOnce sync.Once
-	binaries  map[string]string
+	binary    string
 	buildErr  error
 )
 
-// build builds perch and the suite's own server (the same packages, with
-// the AML protocol mounted) once per run.
-func build(t *testing.T) map[string]string {
+// build builds perch once per run.
+func build(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "perch-compat")
@@ -62,23 +61,15 @@ func build(t *testing.T) map[string]string {
 			buildErr = err
 			return
 		}
-		binaries = map[string]string{}
-		for name, pkg := range map[string]string{"perch": "../cmd/perch", "server": "./internal/server"} {
-			bin := filepath.Join(dir, name)
-			if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
-				if name == "perch" {
-					continue // the suite's server stands in
-				}
-				buildErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
-				return
-			}
-			binaries[name] = bin
+		binary = filepath.Join(dir, "perch")
+		if out, err := exec.Command("go", "build", "-o", binary, "../cmd/perch").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ../cmd/perch: %v\n%s", err, out)
 		}
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
-	return binaries
+	return binary
 }
 
 // process is a server running as a child process.
@@ -127,9 +118,7 @@ type config struct {
 func start(t *testing.T, bin string, c config) *process {
 	t.Helper()
 	args := []string{"--data-dir", c.dataDir, "--listen", "127.0.0.1:0"}
-	if filepath.Base(bin) == "perch" {
-		args = append([]string{"serve", "--log-level", "warn"}, args...)
-	}
+	args = append([]string{"serve", "--log-level", "warn"}, args...)
 	if c.database != "" {
 		args = append(args, "--database", c.database)
 	}
@@ -169,21 +158,15 @@ func start(t *testing.T, bin string, c config) *process {
 	return p
 }
 
-// server starts perch serve on dataDir if it serves the AML protocol (its
-// data directory then holds the root access key pair), and the suite's
-// server otherwise.
+// server starts perch serve, which serves the AML protocol and keeps the
+// root access key pair in its data directory.
 func server(t *testing.T, c config) *process {
 	t.Helper()
-	bins := build(t)
-	if bin, ok := bins["perch"]; ok {
-		p := start(t, bin, c)
-		if _, err := os.Stat(filepath.Join(c.dataDir, access.RootAWSCredentialsFile)); err == nil {
-			return p
-		}
-		p.stop()
-		t.Log("perch serve does not mount the AML protocol; using the suite's server")
+	p := start(t, build(t), c)
+	if _, err := os.Stat(filepath.Join(c.dataDir, access.RootAWSCredentialsFile)); err != nil {
+		t.Fatalf("perch serve made no root access key pair: %v", err)
 	}
-	return start(t, bins["server"], c)
+	return p
 }
 
 // flow runs aml_flow.py against a server, with env added to its

@@ -37,6 +37,10 @@ type serverConfig struct {
 	workers  int
 	logLevel string
 	lease    time.Duration
+	// amlDatabases maps AML's DatabaseInformation (cluster/database, or an
+	// RDS instance) to connection URLs, for CreateDataSourceFromRedshift
+	// and FromRDS.
+	amlDatabases multi
 }
 
 // serverFlags registers the flags of a server on fs.
@@ -49,6 +53,9 @@ func serverFlags(fs *flag.FlagSet) *serverConfig {
 	workers, _ := strconv.Atoi(os.Getenv("PERCH_WORKERS"))
 	fs.IntVar(&c.workers, "workers", workers, "`N` jobs at once (env PERCH_WORKERS; default: the number of CPUs)")
 	fs.StringVar(&c.logLevel, "log-level", envOr("PERCH_LOG_LEVEL", "info"), "`LEVEL`: debug, info, warn or error (env PERCH_LOG_LEVEL)")
+	fs.Var(&c.amlDatabases, "aml-database", "`NAME=URL` (repeatable): the database AML's CreateDataSourceFromRedshift or FromRDS\n"+
+		"names as NAME (cluster/database, cluster or RDS instance), e.g. mydb=postgres://host:5432/db, mysql://host:3306/db;\n"+
+		"the request brings the credentials")
 	if d, err := time.ParseDuration(os.Getenv("PERCH_JOB_LEASE")); err == nil {
 		c.lease = d
 	}
@@ -88,6 +95,10 @@ func startServer(ctx context.Context, c *serverConfig, stderr io.Writer) (_ *ser
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
 		return nil, usagef("--log-level %q: want debug, info, warn or error", c.logLevel)
+	}
+	dbs, err := keyValues("aml-database", c.amlDatabases)
+	if err != nil {
+		return nil, err
 	}
 	s := &server{cfg: c, served: make(chan error, 1), swept: make(chan struct{})}
 	s.log = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
@@ -160,7 +171,7 @@ func startServer(ctx context.Context, c *serverConfig, stderr io.Writer) (_ *ser
 	s.svc.SetBaseURL(s.url)
 	s.http = &http.Server{
 		Handler: api.New(s.svc, api.Options{Logger: s.log, Ready: s.ready.Load,
-			AML: aml.New(s.svc, aml.Options{Logger: s.log})}),
+			AML: aml.New(s.svc, aml.Options{Logger: s.log, Databases: dbs})}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
