@@ -120,6 +120,7 @@ func (a *api) routes() []*route {
 		{op: "deleteEndpoint", method: "DELETE", pattern: "/v1/models/{id}/endpoint", handler: a.deleteEndpoint},
 		{op: "predict", method: "POST", pattern: "/v1/models/{id}/predict", handler: a.predict, maxBody: predictBodyBytes},
 		{op: "predictBatch", method: "POST", pattern: "/v1/models/{id}/predictions", handler: a.predictBatch, maxBody: batchBodyBytes},
+		{op: "explain", method: "POST", pattern: "/v1/models/{id}/explain", handler: a.explain, maxBody: predictBodyBytes},
 
 		{op: "createEvaluation", method: "POST", pattern: "/v1/evaluations", handler: a.createEvaluation},
 		{op: "listEvaluations", method: "GET", pattern: "/v1/evaluations", handler: a.listEvaluations},

@@ -295,3 +295,36 @@ func (a *api) predictBatch(w http.ResponseWriter, r *http.Request) {
 	b = append(b, "]}\n"...)
 	writeRaw(w, http.StatusOK, b)
 }
+
+// explain answers a prediction with its explanation: per margin (class),
+// each attribute's contribution and the expected margin they start from.
+func (a *api) explain(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(r, nil)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	rec := perch.Record{}
+	if err := parseRecord(body, rec); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	e, err := a.svc.Explain(r.Context(), r.PathValue("id"), rec)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	type margin struct {
+		Class         string             `json:"class,omitempty"`
+		Expected      float64            `json:"expected"`
+		Contributions map[string]float64 `json:"contributions"`
+	}
+	out := struct {
+		Prediction  json.RawMessage `json:"prediction"`
+		Explanation []margin        `json:"explanation"`
+	}{Prediction: e.Prediction.AppendJSON(nil)}
+	for i := range e.Contributions {
+		out.Explanation = append(out.Explanation, margin{e.Classes[i], e.Expected[i], e.Contributions[i]})
+	}
+	respond(w, r, http.StatusOK, out, nil)
+}

@@ -129,25 +129,29 @@ func (p *Predictor) predict(fields []string, out *perch.Prediction, sc *scratch)
 // missing, as AML did.
 func (p *Predictor) PredictRecord(r perch.Record, out *perch.Prediction) {
 	sc := p.pool.Get().(*scratch)
-	for i := range sc.fields {
-		sc.fields[i] = ""
-	}
-	// Looking each attribute up in the record, rather than each of the
-	// record's names in an index of the schema, costs the same and keeps
-	// no index in memory for every model served.
+	p.Fields(r, sc.fields)
+	p.predict(sc.fields, out, sc)
+	p.pool.Put(sc)
+}
+
+// Fields lays a record out as Predict takes it, in dst (of Width fields):
+// schema column order, values trimmed, "" for absent or missing ones.
+// Looking each attribute up in the record, rather than each of the
+// record's names in an index of the schema, costs the same and keeps no
+// index in memory for every model served.
+func (p *Predictor) Fields(r perch.Record, dst []string) {
 	for i, name := range p.names {
 		v, ok := r[name]
 		if !ok {
+			dst[i] = ""
 			continue
 		}
 		v = strings.TrimSpace(v)
 		if v == "?" { // the readers' default missing marker
 			v = ""
 		}
-		sc.fields[i] = v
+		dst[i] = v
 	}
-	p.predict(sc.fields, out, sc)
-	p.pool.Put(sc)
 }
 
 // Score returns the raw score(s) for fields: the probability of "1" for

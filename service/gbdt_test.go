@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"math"
 	"testing"
 
 	"github.com/perchml/perch"
@@ -38,5 +39,23 @@ func TestGBDTModel(t *testing.T) {
 	ok(t, e.svc.Predict(ctx, m.ID, record(d.Schema, founding), &p))
 	if p.Algorithm != "GBDT" || p.Label != "0" {
 		t.Errorf("founding record: %+v, want label 0 from GBDT", p)
+	}
+
+	// The explanation adds up to the margin: the log-odds of the score.
+	x, err := e.svc.Explain(ctx, m.ID, record(d.Schema, founding))
+	ok(t, err)
+	if len(x.Contributions) != 1 || x.Classes[0] != "1" || len(x.Contributions[0]) != len(d.Schema.Attributes)-1 {
+		t.Fatalf("explanation: %+v", x)
+	}
+	sum := x.Expected[0]
+	for _, v := range x.Contributions[0] {
+		sum += v
+	}
+	score := x.Prediction.Scores[0].Value
+	if margin := math.Log(score / (1 - score)); math.Abs(sum-margin) > 1e-6 {
+		t.Errorf("contributions add up to %v, the margin is %v", sum, margin)
+	}
+	if x.Contributions[0]["age"] == 0 {
+		t.Errorf("age contributes nothing: %v", x.Contributions[0])
 	}
 }
