@@ -20,12 +20,5 @@ func (s *Service) Predictor(ctx context.Context, id string) (*model.Predictor, e
 	if st.model.Status == perch.StatusDeleted {
 		return nil, perch.Errorf(perch.ENotFound, "model %s is deleted", id)
 	}
-	if st.compiled == nil || !st.compiled.matches(st.model) {
-		c, err := s.models.load(ctx, st.model)
-		if err != nil {
-			return nil, err
-		}
-		return c.predictor, nil
-	}
-	return st.compiled.predictor, nil
+	return s.models.predictor(ctx, st)
 }

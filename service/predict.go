@@ -60,14 +60,20 @@ func (s *Service) endpoint(ctx context.Context, id string) (*model.Predictor, er
 		}
 		return nil, perch.Errorf(perch.EConflict, "model %s has no real-time endpoint (endpoint status %s); create one first", id, st.model.Endpoint.Status)
 	}
-	if st.compiled == nil || !st.compiled.matches(st.model) {
-		c, err := s.models.load(ctx, st.model)
-		if err != nil {
-			return nil, err
-		}
-		return c.predictor, nil
+	return s.models.predictor(ctx, st)
+}
+
+// predictor returns the compiled model of a cache state, compiling it when
+// the state has none that fits.
+func (c *cache) predictor(ctx context.Context, st *cached) (*model.Predictor, error) {
+	if st.compiled != nil && st.compiled.matches(st.model) {
+		return st.compiled.predictor, nil
 	}
-	return st.compiled.predictor, nil
+	cm, err := c.load(ctx, st.model)
+	if err != nil {
+		return nil, err
+	}
+	return cm.predictor, nil
 }
 
 // compiled is a model file compiled for prediction.
