@@ -118,6 +118,48 @@ func (p *process) stop(t *testing.T) {
 	}
 }
 
+// adultServer is a perch serve child process on a fresh data directory
+// and the database a test names, with Adult's training file uploaded as
+// adult/train.csv.gz.
+type adultServer struct {
+	t                      *testing.T
+	dataDir, database, key string
+	p                      *process
+	c                      *client.Client
+	train                  []byte // the file, gzipped
+}
+
+func startAdultServer(ctx context.Context, t *testing.T, dsn string) *adultServer {
+	t.Helper()
+	s := &adultServer{t: t, dataDir: t.TempDir()}
+	if strings.HasPrefix(dsn, "postgres") {
+		s.database = dsn
+	}
+	s.p = startProcess(t, s.dataDir, s.database)
+	key, err := os.ReadFile(filepath.Join(s.dataDir, "root-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.key = strings.TrimSpace(string(key))
+	s.c = client.New(s.p.url, s.key)
+	if s.train, err = examples.FS.ReadFile("adult/train.csv.gz"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.c.PutObject(ctx, "adult/train.csv.gz", bytes.NewReader(s.train)); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// restart kills the server with SIGKILL and starts another on the same
+// data directory and database.
+func (s *adultServer) restart() {
+	s.t.Helper()
+	s.p.kill()
+	s.p = startProcess(s.t, s.dataDir, s.database)
+	s.c = client.New(s.p.url, s.key)
+}
+
 // TestCrash kills the server with SIGKILL while it reads a data source,
 // trains, evaluates and runs a batch prediction, restarting it each time:
 // every entity ends COMPLETED (or FAILED with a message), none stays
@@ -127,27 +169,10 @@ func TestCrash(t *testing.T) {
 		t.Skip("builds and runs the server; not in -short")
 	}
 	testdb.Each(t, func(t *testing.T, dsn string) {
-		database := ""
-		if strings.HasPrefix(dsn, "postgres") {
-			database = dsn
-		}
-		dataDir := t.TempDir()
 		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 		defer cancel()
-
-		p := startProcess(t, dataDir, database)
-		key, err := os.ReadFile(filepath.Join(dataDir, "root-key"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := client.New(p.url, strings.TrimSpace(string(key)))
-		train, err := examples.FS.ReadFile("adult/train.csv.gz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.PutObject(ctx, "adult/train.csv.gz", bytes.NewReader(train)); err != nil {
-			t.Fatal(err)
-		}
+		srv := startAdultServer(ctx, t, dsn)
+		p, c, train := srv.p, srv.c, srv.train
 		// The batch input: the training rows ten times over, so the batch
 		// runs long enough to be caught in the middle.
 		big, rows := repeatRows(t, train, 10)
@@ -175,9 +200,8 @@ func TestCrash(t *testing.T) {
 				}
 				time.Sleep(2 * time.Millisecond)
 			}
-			p.kill()
-			p = startProcess(t, dataDir, database)
-			c = client.New(p.url, strings.TrimSpace(string(key)))
+			srv.restart()
+			p, c = srv.p, srv.c
 			for {
 				st, msg, attempt, err := status()
 				if err != nil {
@@ -284,8 +308,8 @@ func TestCrash(t *testing.T) {
 			}
 		}
 		p.stop(t)
-		if database == "" {
-			db, err := sql.Open("sqlite", filepath.Join(dataDir, "perch.db"))
+		if srv.database == "" {
+			db, err := sql.Open("sqlite", filepath.Join(srv.dataDir, "perch.db"))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -29,30 +29,13 @@ func TestPipelineCrash(t *testing.T) {
 		t.Skip("builds and runs the server; not in -short")
 	}
 	testdb.Each(t, func(t *testing.T, dsn string) {
-		database := ""
-		if strings.HasPrefix(dsn, "postgres") {
-			database = dsn
-		}
 		seed := time.Now().UnixNano()
 		rng := rand.New(rand.NewPCG(uint64(seed), 1))
 		t.Logf("seed %d", seed)
-		dataDir := t.TempDir()
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-
-		p := startProcess(t, dataDir, database)
-		key, err := os.ReadFile(filepath.Join(dataDir, "root-key"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := client.New(p.url, strings.TrimSpace(string(key)))
-		train, err := examples.FS.ReadFile("adult/train.csv.gz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.PutObject(ctx, "adult/train.csv.gz", bytes.NewReader(train)); err != nil {
-			t.Fatal(err)
-		}
+		srv := startAdultServer(ctx, t, dsn)
+		p, c, dataDir := srv.p, srv.c, srv.dataDir
 		ds, err := c.CreateDataSource(ctx, service.DataSourceInput{DataURL: "adult/train.csv.gz", TargetAttributeName: "income"})
 		if err != nil {
 			t.Fatal(err)
@@ -128,12 +111,11 @@ func TestPipelineCrash(t *testing.T) {
 			}
 			// Progress since the last start: kill at a random moment.
 			time.Sleep(time.Duration(rng.IntN(150)) * time.Millisecond)
-			p.kill()
+			srv.restart()
+			p, c = srv.p, srv.c
 			kills++
 			last = r.Rows
 			t.Logf("killed at row %d or after", r.Rows)
-			p = startProcess(t, dataDir, database)
-			c = client.New(p.url, strings.TrimSpace(string(key)))
 		}
 		var r *perch.PipelineRun
 		for {
