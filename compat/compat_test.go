@@ -9,6 +9,7 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"github.com/perchml/perch/internal/testbin"
 	"io"
 	"net/http/httptest"
 	"os"
@@ -44,32 +45,6 @@ func needBoto3(t *testing.T) {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
-}
-
-var (
-	buildOnce sync.Once
-	binary    string
-	buildErr  error
-)
-
-// build builds perch once per run.
-func build(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "perch-compat")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binary = filepath.Join(dir, "perch")
-		if out, err := exec.Command("go", "build", "-o", binary, "../cmd/perch").CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ../cmd/perch: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binary
 }
 
 // process is a server running as a child process.
@@ -162,7 +137,7 @@ func start(t *testing.T, bin string, c config) *process {
 // root access key pair in its data directory.
 func server(t *testing.T, c config) *process {
 	t.Helper()
-	p := start(t, build(t), c)
+	p := start(t, testbin.Perch(t), c)
 	if _, err := os.Stat(filepath.Join(c.dataDir, access.RootAWSCredentialsFile)); err != nil {
 		t.Fatalf("perch serve made no root access key pair: %v", err)
 	}

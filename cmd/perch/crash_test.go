@@ -6,13 +6,12 @@ import (
 	"compress/gzip"
 	"context"
 	"database/sql"
-	"fmt"
+	"github.com/perchml/perch/internal/testbin"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,33 +22,6 @@ import (
 	"github.com/perchml/perch/internal/testdb"
 	"github.com/perchml/perch/service"
 )
-
-var (
-	buildOnce sync.Once
-	binary    string
-	buildErr  error
-)
-
-// perchBinary builds the perch command once per test run.
-func perchBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "perch-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binary = filepath.Join(dir, "perch")
-		out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binary
-}
 
 // process is a perch server running as a child process.
 type process struct {
@@ -65,7 +37,7 @@ func startProcess(t *testing.T, dataDir, database string) *process {
 	if database != "" {
 		args = append(args, "--database", database)
 	}
-	cmd := exec.Command(perchBinary(t), args...)
+	cmd := exec.Command(testbin.Perch(t), args...)
 	// A short lease, so that on PostgreSQL a killed server's job is found
 	// abandoned within seconds.
 	cmd.Env = append(os.Environ(), "PERCH_JOB_LEASE=1s")
