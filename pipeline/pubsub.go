@@ -234,30 +234,12 @@ func (e *Engine) consumePubsub(ctx context.Context, p *perch.Pipeline) error {
 	defer dlb.Close()
 	key, version := pubsubKey(src.URL)
 	layout := NewLayout(pred.Model())
-	var keep, perBatch []perch.PipelineSink
-	for _, s := range p.Sinks {
-		if s.Objects != nil {
-			perBatch = append(perBatch, s)
-		} else {
-			keep = append(keep, s)
-		}
-	}
-	kp := *p
-	kp.Sinks = keep
-	sinks, kinds, _, err := openSinks(ctx, &kp, layout, key, version, "")
+	st, err := openStreamSinks(ctx, p, layout, key, version, pred)
 	if err != nil {
 		return err
 	}
-	defer closeSinks(sinks)
-	bp := *p
-	bp.Sinks = perBatch
-	bp.Source.Prefix = ""
-
-	rd := &Reader{schema: pred.Model().Schema, width: len(pred.Model().Schema.Attributes), target: pred.Model().Schema.Target(),
-		jsonl: strings.EqualFold(p.Source.Format, "jsonl")}
-	for _, a := range rd.schema.Attributes {
-		rd.names = append(rd.names, a.Name)
-	}
+	defer closeSinks(st.sinks)
+	sinks, kinds, bp, rd := st.sinks, st.kinds, &st.batch, st.reader
 	size := cmp.Or(e.BatchRows, 1000)
 	var results []Result
 	for ctx.Err() == nil {
@@ -293,7 +275,7 @@ func (e *Engine) consumePubsub(ctx context.Context, p *perch.Pipeline) error {
 		if ctx.Err() != nil {
 			return nil // not acknowledged: delivered again
 		}
-		if err := e.commitPubsub(ctx, p, &bp, sinks, kinds, layout, dlb, key, version, results, dead); err != nil {
+		if err := e.commitPubsub(ctx, p, bp, sinks, kinds, layout, dlb, key, version, results, dead); err != nil {
 			nack(msgs)
 			return err
 		}

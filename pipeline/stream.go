@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/perchml/perch"
+	"github.com/perchml/perch/model"
 	"github.com/perchml/perch/objects"
 )
 
@@ -102,31 +103,12 @@ func (e *Engine) Consume(ctx context.Context, p *perch.Pipeline) error {
 	layout := NewLayout(pred.Model())
 	// The sinks are opened once, with the subject as the key and the
 	// stream as the version; an objects sink writes an object a batch.
-	var keep []perch.PipelineSink
-	var perBatch []perch.PipelineSink
-	for _, s := range p.Sinks {
-		if s.Objects != nil {
-			perBatch = append(perBatch, s)
-		} else {
-			keep = append(keep, s)
-		}
-	}
-	kp := *p
-	kp.Sinks = keep
-	sinks, kinds, _, err := openSinks(ctx, &kp, layout, src.Subject, name, "")
+	st, err := openStreamSinks(ctx, p, layout, src.Subject, name, pred)
 	if err != nil {
 		return err
 	}
-	defer closeSinks(sinks)
-	bp := *p
-	bp.Sinks = perBatch
-	bp.Source.Prefix = ""
-
-	rd := &Reader{schema: pred.Model().Schema, width: len(pred.Model().Schema.Attributes), target: pred.Model().Schema.Target(),
-		jsonl: strings.EqualFold(p.Source.Format, "jsonl")}
-	for _, a := range rd.schema.Attributes {
-		rd.names = append(rd.names, a.Name)
-	}
+	defer closeSinks(st.sinks)
+	sinks, kinds, perBatch, bp, rd := st.sinks, st.kinds, st.perBatch, &st.batch, st.reader
 	size := cmp.Or(e.BatchRows, 1000)
 	var results []Result
 	for ctx.Err() == nil {
@@ -181,7 +163,7 @@ func (e *Engine) Consume(ctx context.Context, p *perch.Pipeline) error {
 			mBatch.WithLabelValues(kinds[i]).Observe(time.Since(t).Seconds())
 		}
 		if len(perBatch) > 0 && len(results) > 0 {
-			obs, _, _, err := openSinks(ctx, &bp, layout, fmt.Sprintf("%s/%012d", src.Subject, results[0].Row), name, "")
+			obs, _, _, err := openSinks(ctx, bp, layout, fmt.Sprintf("%s/%012d", src.Subject, results[0].Row), name, "")
 			if err != nil {
 				return err
 			}
@@ -282,4 +264,46 @@ func (s *streamSink) finish(context.Context) error { return nil }
 func (s *streamSink) close() error {
 	s.nc.Close()
 	return nil
+}
+
+// streamSinks is what a stream consumer writes through: the sinks opened
+// once for the stream, those (objects) opened anew for each batch, and
+// the reader of a message's record.
+type streamSinks struct {
+	sinks    []sink
+	kinds    []string
+	perBatch []perch.PipelineSink
+	batch    perch.Pipeline // p with only the per-batch sinks
+	reader   *Reader
+}
+
+// openStreamSinks opens p's sinks for a stream whose results are keyed by
+// key and version; an objects sink writes one object a batch, so it is
+// left for the batch to open.
+func openStreamSinks(ctx context.Context, p *perch.Pipeline, layout *Layout, key, version string, pred *model.Predictor) (*streamSinks, error) {
+	st := &streamSinks{}
+	var keep []perch.PipelineSink
+	for _, s := range p.Sinks {
+		if s.Objects != nil {
+			st.perBatch = append(st.perBatch, s)
+		} else {
+			keep = append(keep, s)
+		}
+	}
+	kp := *p
+	kp.Sinks = keep
+	var err error
+	if st.sinks, st.kinds, _, err = openSinks(ctx, &kp, layout, key, version, ""); err != nil {
+		return nil, err
+	}
+	st.batch = *p
+	st.batch.Sinks = st.perBatch
+	st.batch.Source.Prefix = ""
+	schema := pred.Model().Schema
+	st.reader = &Reader{schema: schema, width: len(schema.Attributes), target: schema.Target(),
+		jsonl: strings.EqualFold(p.Source.Format, "jsonl")}
+	for _, a := range schema.Attributes {
+		st.reader.names = append(st.reader.names, a.Name)
+	}
+	return st, nil
 }
