@@ -494,6 +494,21 @@ func BenchmarkMargin(b *testing.B) {
 			c.Margin(bins, margin)
 		}
 	})
+	// rows walks blocks of 256 different records, as a batch does; the
+	// time is per record.
+	b.Run("rows", func(b *testing.B) {
+		const n = 256
+		w := c.Width()
+		block := make([]uint8, n*w)
+		margins := make([]float64, n)
+		for i := range n {
+			c.Bin(test.rows[i*7%len(test.rows)], block[i*w:i*w+w])
+		}
+		for b.Loop() {
+			c.MarginRows(block, n, margins)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
+	})
 }
 
 func TestNumBin(t *testing.T) {

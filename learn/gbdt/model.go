@@ -3,6 +3,7 @@ package gbdt
 import (
 	"math"
 	"slices"
+	"unsafe"
 
 	"github.com/perchml/perch"
 	"github.com/perchml/perch/recipe"
@@ -182,7 +183,7 @@ func (m *Model) Check(width int) error {
 // its set in bits, so a step reads the node and the record's bin, no more.
 type node struct {
 	bits uint64 // categorical splits: the bins going right; wide ones: the first word in sets
-	next int32  // a split's left child; a leaf itself
+	next uint32 // a split's left child; a leaf itself
 	feat uint16
 	thr  uint8 // numeric splits: bin-(kind&missRight) < thr goes left, in uint8 arithmetic
 	kind uint8 // missRight, wide and leaf flags
@@ -201,7 +202,9 @@ type Compiled struct {
 	nodes  []node
 	sets   []uint64  // the wide categorical splits' sets of bins going right
 	values []float64 // per node: a leaf's value
-	roots  []int32
+	roots  []uint32
+	depths []uint8            // per tree: the most splits a walk takes to a leaf
+	narrow bool               // no split is wide
 	lookup []map[string]uint8 // per categorical feature: value → bin
 }
 
@@ -214,21 +217,24 @@ func Compile(m *Model) *Compiled {
 	}
 	// Lay each tree out again, breadth first, children side by side.
 	var queue, at []int32 // nodes to place, and where
+	var depth []uint8     // and at what depth
 	for _, root := range m.Roots {
-		c.roots = append(c.roots, int32(len(c.nodes)))
-		queue, at = append(queue[:0], root), append(at[:0], int32(len(c.nodes)))
+		c.roots = append(c.roots, uint32(len(c.nodes)))
+		queue, at, depth = append(queue[:0], root), append(at[:0], int32(len(c.nodes))), append(depth[:0], 0)
 		c.nodes = append(c.nodes, node{})
 		c.values = append(c.values, 0)
+		var deepest uint8
 		for q := 0; q < len(queue); q++ {
 			i, to := queue[q], at[q]
+			deepest = max(deepest, depth[q])
 			f := m.Feature[i]
 			if f < 0 {
 				// Bins are at most 254, so b-0 < 255 always goes "left".
-				c.nodes[to] = node{kind: leafNode, thr: 255, next: to}
+				c.nodes[to] = node{kind: leafNode, thr: 255, next: uint32(to)}
 				c.values[to] = m.Value[i]
 				continue
 			}
-			nd := node{feat: uint16(f), next: int32(len(c.nodes))}
+			nd := node{feat: uint16(f), next: uint32(len(c.nodes))}
 			switch t := m.Threshold[i]; {
 			case m.Features[f].categorical() && m.Features[f].bins() <= 64:
 				// b-0 < 255 never goes right: the bits decide.
@@ -243,10 +249,13 @@ func Compile(m *Model) *Compiled {
 			c.nodes[to] = nd
 			queue = append(queue, m.Left[i], m.Right[i])
 			at = append(at, int32(len(c.nodes)), int32(len(c.nodes)+1))
+			depth = append(depth, depth[q]+1, depth[q]+1)
 			c.nodes = append(c.nodes, node{}, node{})
 			c.values = append(c.values, 0, 0)
 		}
+		c.depths = append(c.depths, deepest)
 	}
+
 	c.lookup = make([]map[string]uint8, len(m.Features))
 	for i := range m.Features {
 		f := &m.Features[i]
@@ -312,61 +321,70 @@ func binValue(f *Feature, lookup map[string]uint8, v string) uint8 {
 	}
 }
 
-// step returns the child of split nd that a record with these bins goes
-// to; a leaf returns itself. It must stay small enough to be inlined: a
-// call would cost more than the step.
-func (c *Compiled) step(nd *node, bins []uint8) int32 {
-	b := bins[nd.feat]
+// step returns the node a record with these bins goes to from node i:
+// a split's child, or a leaf itself. It must stay small enough to be
+// inlined: a call would cost more than the step. It reads nodes and bins
+// unchecked: Check has bounded every child and feature index by the
+// arrays Compile built, and callers check that bins holds Width bins.
+func (c *Compiled) step(nodes, bins unsafe.Pointer, i uint32) uint32 {
+	nd := (*node)(unsafe.Add(nodes, uintptr(i)*unsafe.Sizeof(node{})))
+	b := *(*uint8)(unsafe.Add(bins, nd.feat))
 	bits := nd.bits
 	if nd.kind&wide != 0 {
 		bits = c.sets[bits+uint64(b>>6)]
 	}
-	var ge int32
+	var ge uint32
 	if b-nd.kind&missRight >= nd.thr {
 		ge = 1
 	}
-	return nd.next + (int32(bits>>(b&63)&1) | ge)
+	return nd.next + (uint32(bits>>(b&63)&1) | ge)
 }
 
-// walk returns the leaf of the tree at root that a record reaches.
-func (c *Compiled) walk(i int32, bins []uint8) int32 {
-	for {
-		nd := &c.nodes[i]
-		if nd.kind&leafNode != 0 {
-			return i
-		}
-		i = c.step(nd, bins)
+// walk returns the leaf of the tree t that a record reaches.
+func (c *Compiled) walk(t int, bins []uint8) uint32 {
+	nodes, bp := unsafe.Pointer(unsafe.SliceData(c.nodes)), c.binsPointer(bins)
+	i := c.roots[t]
+	for n := c.depths[t]; n > 0; n-- {
+		i = c.step(nodes, bp, i)
 	}
+	return i
+}
+
+// binsPointer returns where bins start, after checking that they are
+// as many as the features, which step reads unchecked.
+func (c *Compiled) binsPointer(bins []uint8) unsafe.Pointer {
+	if len(bins) < len(c.m.Features) {
+		panic("gbdt: fewer bins than features")
+	}
+	return unsafe.Pointer(unsafe.SliceData(bins))
 }
 
 // walk4 walks a record through four trees at once: each walk waits on its
-// memory reads, and four of them wait together.
-func (c *Compiled) walk4(i0, i1, i2, i3 int32, bins []uint8) (int32, int32, int32, int32) {
-	nodes := c.nodes
-	for {
-		n0, n1, n2, n3 := &nodes[i0], &nodes[i1], &nodes[i2], &nodes[i3]
-		if n0.kind&n1.kind&n2.kind&n3.kind&leafNode != 0 {
-			return i0, i1, i2, i3
-		}
-		i0, i1, i2, i3 = c.step(n0, bins), c.step(n1, bins), c.step(n2, bins), c.step(n3, bins)
+// memory reads, and four of them wait together. A leaf steps to itself,
+// so the walks take as many steps as the deepest tree needs, with no test
+// of whether they are done.
+func (c *Compiled) walk4(t int, bins []uint8) (uint32, uint32, uint32, uint32) {
+	nodes, bp := unsafe.Pointer(unsafe.SliceData(c.nodes)), c.binsPointer(bins)
+	r, d := c.roots[t:t+4], c.depths[t:t+4]
+	i0, i1, i2, i3 := r[0], r[1], r[2], r[3]
+	for n := max(d[0], d[1], d[2], d[3]); n > 0; n-- {
+		i0, i1, i2, i3 = c.step(nodes, bp, i0), c.step(nodes, bp, i1), c.step(nodes, bp, i2), c.step(nodes, bp, i3)
 	}
+	return i0, i1, i2, i3
 }
 
 // walk8 walks a record through eight trees at once, as walk4 does.
 // Eight walks in flight keep the processor busier than four; more would
 // not fit its registers.
-func (c *Compiled) walk8(r []int32, bins []uint8) (int32, int32, int32, int32, int32, int32, int32, int32) {
-	nodes := c.nodes
+func (c *Compiled) walk8(t int, bins []uint8) (uint32, uint32, uint32, uint32, uint32, uint32, uint32, uint32) {
+	nodes, bp := unsafe.Pointer(unsafe.SliceData(c.nodes)), c.binsPointer(bins)
+	r, d := c.roots[t:t+8], c.depths[t:t+8]
 	i0, i1, i2, i3, i4, i5, i6, i7 := r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]
-	for {
-		n0, n1, n2, n3 := &nodes[i0], &nodes[i1], &nodes[i2], &nodes[i3]
-		n4, n5, n6, n7 := &nodes[i4], &nodes[i5], &nodes[i6], &nodes[i7]
-		if n0.kind&n1.kind&n2.kind&n3.kind&n4.kind&n5.kind&n6.kind&n7.kind&leafNode != 0 {
-			return i0, i1, i2, i3, i4, i5, i6, i7
-		}
-		i0, i1, i2, i3 = c.step(n0, bins), c.step(n1, bins), c.step(n2, bins), c.step(n3, bins)
-		i4, i5, i6, i7 = c.step(n4, bins), c.step(n5, bins), c.step(n6, bins), c.step(n7, bins)
+	for n := max(d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]); n > 0; n-- {
+		i0, i1, i2, i3 = c.step(nodes, bp, i0), c.step(nodes, bp, i1), c.step(nodes, bp, i2), c.step(nodes, bp, i3)
+		i4, i5, i6, i7 = c.step(nodes, bp, i4), c.step(nodes, bp, i5), c.step(nodes, bp, i6), c.step(nodes, bp, i7)
 	}
+	return i0, i1, i2, i3, i4, i5, i6, i7
 }
 
 // Margin writes the raw margins of one binned record to margin (K values),
@@ -378,28 +396,28 @@ func (c *Compiled) Margin(bins []uint8, margin []float64) {
 	if k == 1 {
 		s := margin[0]
 		for ; t+8 <= len(roots); t += 8 {
-			a, b, d, e, f, g, h, i := c.walk8(roots[t:t+8], bins)
+			a, b, d, e, f, g, h, i := c.walk8(t, bins)
 			s = s + v[a] + v[b] + v[d] + v[e] + v[f] + v[g] + v[h] + v[i]
 		}
 		for ; t+4 <= len(roots); t += 4 {
-			a, b, d, e := c.walk4(roots[t], roots[t+1], roots[t+2], roots[t+3], bins)
+			a, b, d, e := c.walk4(t, bins)
 			s = s + v[a] + v[b] + v[d] + v[e]
 		}
 		for ; t < len(roots); t++ {
-			s += v[c.walk(roots[t], bins)]
+			s += v[c.walk(t, bins)]
 		}
 		margin[0] = s
 		return
 	}
 	for ; t+4 <= len(roots); t += 4 {
-		a, b, d, e := c.walk4(roots[t], roots[t+1], roots[t+2], roots[t+3], bins)
+		a, b, d, e := c.walk4(t, bins)
 		margin[t%k] += v[a]
 		margin[(t+1)%k] += v[b]
 		margin[(t+2)%k] += v[d]
 		margin[(t+3)%k] += v[e]
 	}
 	for ; t < len(roots); t++ {
-		margin[t%k] += v[c.walk(roots[t], bins)]
+		margin[t%k] += v[c.walk(t, bins)]
 	}
 }
 
