@@ -29,7 +29,9 @@ type Pipeline struct {
 
 // PipelineSource is where records come from: objects under a prefix of a
 // bucket, each new object (or new version of one) read once; or a stream
-// of records.
+// of records. A file in a folder is read once it has stopped changing
+// (see pipeline.DefaultSettle); a writer that may pause mid-file writes
+// it under a hidden name (.name) and renames it into place.
 type PipelineSource struct {
 	Objects string `json:"objects,omitempty"` // bucket URL: file:///srv/inbox, s3://bucket?endpoint=…
 	Prefix  string `json:"prefix,omitempty"`  // only keys starting with it

@@ -522,6 +522,54 @@ func TestWatch(t *testing.T) {
 	}
 }
 
+// TestWatchStalledCopy writes a file in two halves with a pause longer
+// than the settle time between them: it is predicted once, whole.
+func TestWatchStalledCopy(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	const settle = 200 * time.Millisecond
+	var mu sync.Mutex
+	var runs []string
+	w := &Watcher{Engine: e.engine, Poll: 20 * time.Millisecond, Settle: settle, Enqueue: func(ctx context.Context, id string, attempt int) error {
+		mu.Lock()
+		runs = append(runs, id)
+		mu.Unlock()
+		return e.engine.Run(ctx, id, attempt)
+	}}
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	time.Sleep(50 * time.Millisecond)
+
+	b := testRows(t, 100)
+	f, err := os.Create(filepath.Join(e.dir, "inbox", "slow.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := len(b) / 2
+	f.Write(b[:half])
+	time.Sleep(settle * 3 / 2) // the copy stalls
+	f.Write(b[half:])
+	f.Close()
+	waitRows(t, e, 100)
+	time.Sleep(2 * settle)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(runs) != 1 {
+		t.Fatalf("%d runs: %v", len(runs), runs)
+	}
+	r, err := e.store.GetPipelineRun(ctx, runs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != perch.StatusCompleted || r.Predicted != 100 || r.DeadLetters != 0 {
+		t.Errorf("run %+v", r)
+	}
+	if n, distinct := e.rows(t); n != 100 || distinct != 100 {
+		t.Errorf("%d rows, %d distinct", n, distinct)
+	}
+}
+
 func waitRows(t *testing.T, e *env, want int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)

@@ -49,8 +49,10 @@ type Watcher struct {
 	Enqueue func(ctx context.Context, runID string, attempt int) error
 	Poll    time.Duration // 0 means DefaultPoll
 	// Settle is how long a file in a folder must stay unchanged before it
-	// is taken, so that a file being copied in is not read half written;
-	// 0 means DefaultSettle.
+	// is taken, so that a file being copied in is not read half written:
+	// it must be settle old by its modification time when first seen so,
+	// and the same (size and modification time) when listed again settle
+	// later. 0 means DefaultSettle.
 	Settle time.Duration
 	// Sweep is how often runs that are not done are enqueued again, in
 	// case a server stopped between storing a run and enqueueing it, or
@@ -66,7 +68,9 @@ type Watcher struct {
 }
 
 // DefaultSettle is how long a file must stay unchanged before it is
-// taken.
+// taken, twice over: a copy that stalls for up to twice this is not read
+// half written. Writers that may stall longer write to a hidden name
+// (.name) or outside the prefix, and rename the file into place.
 const DefaultSettle = 150 * time.Millisecond
 
 // source is what a watcher knows of one pipeline's source.
@@ -81,9 +85,19 @@ type source struct {
 	seen    map[string]seen   // key → an ETag seen, not yet taken
 }
 
+// seen is a file not taken yet: its ETag, and when it was first listed
+// settle old with that ETag (zero while it is younger).
 type seen struct {
 	etag string
 	at   time.Time
+}
+
+// earlier is the earlier of two times, zero being none.
+func earlier(a, b time.Time) time.Time {
+	if a.IsZero() || b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // Run watches until ctx is done and its consumers have stopped.
@@ -129,13 +143,13 @@ func (w *Watcher) Run(ctx context.Context) {
 			}
 			lastSweep = time.Now()
 		}
-		pending, err := w.scan(ctx, settle)
+		due, err := w.scan(ctx, settle)
 		if err != nil && ctx.Err() == nil {
 			log.Warn("pipeline watch", "err", err)
 		}
 		next := poll
-		if pending {
-			next = min(poll, settle)
+		if !due.IsZero() {
+			next = min(poll, max(time.Until(due)+time.Millisecond, time.Millisecond))
 		}
 		t.Reset(next)
 	}
@@ -208,17 +222,17 @@ func (w *Watcher) sweep(ctx context.Context, lease time.Duration) error {
 	return nil
 }
 
-// scan lists every active pipeline's source once. It reports whether a
-// file was seen that is not taken yet, waiting to settle.
-func (w *Watcher) scan(ctx context.Context, settle time.Duration) (bool, error) {
+// scan lists every active pipeline's source once. It returns when a file
+// seen waiting to settle may be taken, or zero if none waits.
+func (w *Watcher) scan(ctx context.Context, settle time.Duration) (time.Time, error) {
 	f := perch.Filter{Variable: "Status", Op: perch.OpEQ, Value: string(perch.StatusCompleted), Limit: perch.MaxPageLimit}
 	live := map[string]bool{}
 	var firstErr error
-	pending := false
+	var due time.Time
 	for {
 		ps, next, err := w.Engine.Store.ListPipelines(ctx, f)
 		if err != nil {
-			return false, err
+			return time.Time{}, err
 		}
 		for _, p := range ps {
 			if p.State == perch.PipelinePaused {
@@ -231,11 +245,13 @@ func (w *Watcher) scan(ctx context.Context, settle time.Duration) (bool, error) 
 			if p.Source.Stream != nil {
 				continue
 			}
-			wait, err := w.scanOne(ctx, p, settle)
+			d, err := w.scanOne(ctx, p, settle)
 			if err != nil && firstErr == nil {
 				firstErr = err
 			}
-			pending = pending || wait
+			if !d.IsZero() {
+				due = earlier(due, d)
+			}
 		}
 		if next == "" {
 			break
@@ -253,7 +269,7 @@ func (w *Watcher) scan(ctx context.Context, settle time.Duration) (bool, error) 
 			delete(w.consumers, id)
 		}
 	}
-	return pending, firstErr
+	return due, firstErr
 }
 
 // consume keeps a consumer running for a stream pipeline, or for the
@@ -295,7 +311,7 @@ func (w *Watcher) drop(id string, s *source) {
 	delete(w.sources, id)
 }
 
-func (w *Watcher) scanOne(ctx context.Context, p *perch.Pipeline, settle time.Duration) (bool, error) {
+func (w *Watcher) scanOne(ctx context.Context, p *perch.Pipeline, settle time.Duration) (due time.Time, err error) {
 	s := w.sources[p.ID]
 	if s != nil && s.url != p.Source.Objects {
 		w.drop(p.ID, s)
@@ -304,7 +320,7 @@ func (w *Watcher) scanOne(ctx context.Context, p *perch.Pipeline, settle time.Du
 	if s == nil {
 		b, err := objects.Open(ctx, p.Source.Objects)
 		if err != nil {
-			return false, err
+			return time.Time{}, err
 		}
 		s = &source{url: p.Source.Objects, bucket: b, taken: map[string]string{}, seen: map[string]seen{}}
 		if u, err := url.Parse(p.Source.Objects); err == nil && u.Scheme == "file" {
@@ -319,33 +335,44 @@ func (w *Watcher) scanOne(ctx context.Context, p *perch.Pipeline, settle time.Du
 	}
 	now := time.Now()
 	if now.Before(s.next) && len(s.seen) == 0 && !(w.woken && s.dir != "") {
-		return false, nil
+		return time.Time{}, nil
 	}
 	s.next = now.Add(s.poll)
 	list, err := s.bucket.List(ctx, p.Source.Prefix)
 	if err != nil {
-		return false, err
+		return time.Time{}, err
 	}
-	pending := false
 	present := make(map[string]bool, len(list))
 	for _, o := range list {
 		present[o.Key] = true
 		if strings.HasPrefix(path.Base(o.Key), ".") || o.ETag == "" || s.taken[o.Key] == o.ETag {
 			continue // hidden files are other programs' work in progress
 		}
-		// A file in a folder is seen while it is being written: it is
-		// taken once it has stayed unchanged for settle.
-		if s.dir != "" && now.Sub(o.ModTime) < settle {
-			if sn, ok := s.seen[o.Key]; !ok || sn.etag != o.ETag || now.Sub(sn.at) < settle {
-				if !ok || sn.etag != o.ETag {
-					s.seen[o.Key] = seen{o.ETag, now}
+		// A file in a folder is seen while it is being written, and a
+		// copy that stalls leaves its modification time still for as
+		// long: a file is taken once it was settle old when seen and is
+		// the same (its ETag is its size and modification time) a
+		// listing at least settle later.
+		if s.dir != "" {
+			sn, ok := s.seen[o.Key]
+			if !ok || sn.etag != o.ETag || sn.at.IsZero() {
+				sn = seen{etag: o.ETag}
+				if now.Sub(o.ModTime) >= settle {
+					sn.at = now
+					due = earlier(due, now.Add(settle))
+				} else {
+					due = earlier(due, o.ModTime.Add(settle))
 				}
-				pending = true
+				s.seen[o.Key] = sn
+				continue
+			}
+			if now.Sub(sn.at) < settle {
+				due = earlier(due, sn.at.Add(settle))
 				continue
 			}
 		}
 		if err := w.Engine.take(ctx, p, o, w.Enqueue); err != nil {
-			return pending, err
+			return due, err
 		}
 		s.taken[o.Key] = o.ETag
 		delete(s.seen, o.Key)
@@ -360,7 +387,7 @@ func (w *Watcher) scanOne(ctx context.Context, p *perch.Pipeline, settle time.Du
 			delete(s.seen, k)
 		}
 	}
-	return pending, nil
+	return due, nil
 }
 
 // take starts the run of one object version, once: a run stored already
