@@ -56,15 +56,20 @@ type PipelineSource struct {
 }
 
 // StreamSource is where records are published: a NATS JetStream
-// subject (nats://host:4222 and a subject), or a queue or subscription
-// opened through gocloud.dev/pubsub by URL alone: rabbit://queue (the
-// server in RABBIT_SERVER_URL), awssqs://sqs.region.amazonaws.com/acct/queue,
-// mem://topic within the process. Those brokers keep no sequence
-// number, so a message's row is derived from the broker's message id
-// (for RabbitMQ, the message-id its producer sets; without one, the
-// body, and equal bodies are one record), the same on every delivery.
+// subject (nats://host:4222 and a subject); a Kafka topic, by URL alone:
+// kafka://host1:9092,host2:9092/topic?group=perch-income (the group is
+// perch-<pipeline id> if not given, read from the start of the topic;
+// tls=true for TLS), where each partition is a key of its own
+// (topic/partition) and a record's row is its offset; or a queue or
+// subscription opened through gocloud.dev/pubsub by URL alone:
+// rabbit://queue (the server in RABBIT_SERVER_URL),
+// awssqs://sqs.region.amazonaws.com/acct/queue, mem://topic within the
+// process. Those brokers keep no sequence number, so a message's row is
+// derived from the broker's message id (for RabbitMQ, the message-id its
+// producer sets; without one, the body, and equal bodies are one record),
+// the same on every delivery.
 type StreamSource struct {
-	URL     string `json:"url"`     // nats://host:4222, rabbit://queue, awssqs://…, mem://topic
+	URL     string `json:"url"`     // nats://host:4222, kafka://host:9092/topic, rabbit://queue, awssqs://…, mem://topic
 	Subject string `json:"subject"` // nats:// only
 	// Stream names the JetStream stream that holds the subject; empty
 	// means one made for the pipeline (perch-<pipeline id>).
@@ -73,9 +78,12 @@ type StreamSource struct {
 
 // StreamSink publishes each result as a JSON message: to a NATS
 // JetStream subject, with a message id naming its record, so that a
-// result published again is dropped by the stream; or to a topic opened
-// through gocloud.dev/pubsub by URL (rabbit://exchange, awssns://…,
-// awssqs://…, mem://topic), whose brokers drop nothing, so each message
+// result published again is dropped by the stream; to a Kafka topic
+// (kafka://host:9092/topic, made if the cluster allows), each record's
+// key naming its result (a compacted topic keeps one of each), with
+// headers "pipeline" and "id"; or to a topic opened through
+// gocloud.dev/pubsub by URL (rabbit://exchange, awssns://…, awssqs://…,
+// mem://topic). Brokers other than JetStream drop nothing, so each message
 // carries metadata "pipeline" and "id" (AMQP's message-id too) for
 // consumers to drop a result published again.
 type StreamSink struct {

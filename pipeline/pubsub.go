@@ -32,7 +32,7 @@ func isNATS(u string) bool {
 	return err == nil && (p.Scheme == "nats" || p.Scheme == "tls")
 }
 
-const pubsubSchemes = "mem://, rabbit://, awssqs:// (sinks also awssns://)"
+const pubsubSchemes = "kafka://, mem://, rabbit://, awssqs:// (sinks also awssns://)"
 
 // checkPubsub validates a stream URL opened through gocloud.dev/pubsub.
 // The topic or queue is in the URL, so a subject or JetStream stream
@@ -59,16 +59,22 @@ func checkPubsub(field, u, subject, stream string, topic bool) error {
 	return nil
 }
 
-// checkStreamSource validates a stream source of either kind.
+// checkStreamSource validates a stream source of any kind.
 func checkStreamSource(field string, s *perch.StreamSource) error {
+	if isKafka(s.URL) {
+		return checkKafka(field, s.URL, s.Subject, s.Stream, true)
+	}
 	if p, err := url.Parse(s.URL); err == nil && !isNATS(s.URL) && pubsub.DefaultURLMux().ValidSubscriptionScheme(p.Scheme) {
 		return checkPubsub(field, s.URL, s.Subject, s.Stream, false)
 	}
 	return checkStream(field, s.URL, s.Subject)
 }
 
-// checkStreamSink validates a stream sink of either kind.
+// checkStreamSink validates a stream sink of any kind.
 func checkStreamSink(field string, s *perch.StreamSink) error {
+	if isKafka(s.URL) {
+		return checkKafka(field, s.URL, s.Subject, "", false)
+	}
 	if p, err := url.Parse(s.URL); err == nil && !isNATS(s.URL) && pubsub.DefaultURLMux().ValidTopicScheme(p.Scheme) {
 		return checkPubsub(field, s.URL, s.Subject, "", true)
 	}

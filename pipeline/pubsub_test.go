@@ -235,7 +235,7 @@ func TestPubsubCheck(t *testing.T) {
 		{"awssqs://sqs.us-east-2.amazonaws.com/123/q?region=us-east-2", "awssns:///arn:aws:sns:us-east-2:123:t?region=us-east-2", "", true},
 		{"mem://records", "mem://out", "s", false}, // a subject would be ignored
 		{"mem://", "mem://out", "", false},
-		{"kafka://g?topic=t", "mem://out", "", false}, // no driver built in
+		{"kafka://g?topic=t", "mem://out", "", false}, // the topic is the path
 		{"http://h", "mem://out", "", false},
 	} {
 		p := perch.Pipeline{Model: "m", DeadLetter: "file:///srv/dead",

@@ -67,6 +67,9 @@ var streamBeforeCommit func()
 // letter of its own, keyed by its sequence number.
 func (e *Engine) Consume(ctx context.Context, p *perch.Pipeline) error {
 	src := p.Source.Stream
+	if isKafka(src.URL) {
+		return e.consumeKafka(ctx, p)
+	}
 	if !isNATS(src.URL) {
 		return e.consumePubsub(ctx, p)
 	}
@@ -213,6 +216,9 @@ type streamSink struct {
 }
 
 func openStreamSink(ctx context.Context, def *perch.StreamSink, l *Layout, pipelineID, key, version string) (sink, error) {
+	if isKafka(def.URL) {
+		return openKafkaSink(def, l, pipelineID, key, version)
+	}
 	if !isNATS(def.URL) {
 		return openPubsubSink(ctx, def, l, pipelineID, key, version)
 	}
