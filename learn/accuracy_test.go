@@ -95,7 +95,7 @@ func TestAdultBinaryAUC(t *testing.T) {
 	if s.PositiveValue != ">50K" {
 		t.Fatalf("positiveValue %q, want >50K", s.PositiveValue)
 	}
-	m, ev := trainEval(t, train, test, Options{Type: perch.BinaryModel})
+	m, ev := trainEval(t, train, test, Options{Type: perch.BinaryModel, Params: sgdParams})
 	auc := metric(t, ev, "BinaryAUC")
 	t.Logf("Adult BinaryAUC %.4f, %d features", auc, m.Training.Features)
 	if auc < 0.905 {
@@ -145,7 +145,7 @@ func TestWine(t *testing.T) {
 	s := infer(t, "wine-quality/wine.csv", "quality")
 	train := load(t, "wine-quality/wine.csv", s, first70)
 	test := load(t, "wine-quality/wine.csv", s, last30)
-	_, ev := trainEval(t, train, test, Options{Type: perch.RegressionModel})
+	_, ev := trainEval(t, train, test, Options{Type: perch.RegressionModel, Params: sgdParams})
 	rmse := metric(t, ev, "RegressionRMSE")
 	t.Logf("wine RegressionRMSE %.4f (baseline %.4f)", rmse, ev.Regression.BaselineRMSE)
 	if rmse > 0.836*1.03 {
@@ -157,7 +157,7 @@ func TestWine(t *testing.T) {
 	mc.Attributes[mc.Target()].Type = perch.Categorical
 	train = load(t, "wine-quality/wine.csv", &mc, first70)
 	test = load(t, "wine-quality/wine.csv", &mc, last30)
-	m, ev := trainEval(t, train, test, Options{Type: perch.MulticlassModel})
+	m, ev := trainEval(t, train, test, Options{Type: perch.MulticlassModel, Params: sgdParams})
 	f1 := metric(t, ev, "MulticlassAvgFScore")
 	t.Logf("wine MulticlassAvgFScore %.4f (baseline %.4f), classes %v", f1, ev.Multiclass.BaselineF1, m.Classes)
 	if f1 < 0.155*0.97 {

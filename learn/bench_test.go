@@ -14,7 +14,7 @@ func BenchmarkTrainAdult(b *testing.B) {
 	_, train, _ := adultData(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := Train(train, Options{Type: perch.BinaryModel}); err != nil {
+		if _, err := Train(train, Options{Type: perch.BinaryModel, Params: sgdParams}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -24,7 +24,7 @@ func BenchmarkTrainAdult(b *testing.B) {
 // record through the compiled Predictor.
 func BenchmarkPredictAdult(b *testing.B) {
 	_, train, _ := adultData(b)
-	m, err := Train(train, Options{Type: perch.BinaryModel})
+	m, err := Train(train, Options{Type: perch.BinaryModel, Params: sgdParams})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,7 +16,10 @@ import (
 	"github.com/perchml/perch/recipe"
 )
 
-var gbdtParams = map[string]string{"algorithm": "gbdt"}
+var (
+	gbdtParams = map[string]string{"algorithm": "gbdt"}
+	sgdParams  = map[string]string{"algorithm": "sgd"}
+)
 
 // xgbParams are XGBoost's settings in the shared peer figures: 300 trees
 // of depth 6 (up to 64 leaves) at learning rate 0.1; perch's defaults for
@@ -211,6 +214,16 @@ func BenchmarkPredictBatchAdultGBDT(b *testing.B) {
 
 func TestAlgorithmChoice(t *testing.T) {
 	rc := &recipe.Recipe{}
+	adult, _, _ := adultData(t)
+	// Text needs a recipe to become features, so it makes sgd the
+	// default; excluded, it does not.
+	sms := infer(t, "sms-spam/sms.csv", "label")
+	smsExcluded := *sms
+	for _, a := range sms.Attributes {
+		if a.Type == perch.Text {
+			smsExcluded.ExcludedAttributeNames = append(smsExcluded.ExcludedAttributeNames, a.Name)
+		}
+	}
 	for _, c := range []struct {
 		opt      Options
 		def, out string
@@ -223,9 +236,26 @@ func TestAlgorithmChoice(t *testing.T) {
 		{Options{Params: map[string]string{"gbdt.numTrees": "3"}}, "gbdt", "gbdt"},
 		{Options{Recipe: rc}, "gbdt", "sgd"},
 		{Options{Params: map[string]string{"seed": "3"}}, "gbdt", "gbdt"},
+		{Options{Schema: adult}, "gbdt", "gbdt"},
+		{Options{Schema: sms}, "gbdt", "sgd"},
+		{Options{Schema: sms, Params: gbdtParams}, "gbdt", "gbdt"},
+		{Options{Schema: &smsExcluded}, "gbdt", "gbdt"},
 	} {
 		if got := algorithm(c.opt, c.def); got != c.out {
 			t.Errorf("%+v with default %s: %s, want %s", c.opt, c.def, got, c.out)
+		}
+	}
+	// Train takes the table's schema: text trains sgd, Adult gbdt.
+	for _, c := range []struct {
+		file, target, want string
+	}{{"sms-spam/sms.csv", "label", "sgd"}, {"adult/train.csv", "income", "gbdt"}} {
+		tab := load(t, c.file, infer(t, c.file, c.target), `{"splitting":{"percentBegin":0,"percentEnd":5}}`)
+		m, err := Train(tab, Options{Type: perch.BinaryModel})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Algorithm != c.want {
+			t.Errorf("%s with no algorithm: %s, want %s", c.file, m.Algorithm, c.want)
 		}
 	}
 }

@@ -24,14 +24,19 @@ type Options struct {
 	Type   perch.ModelType
 	Recipe *recipe.Recipe    // nil: the suggested recipe for the schema
 	Params map[string]string // training parameters: algorithm, AML's sgd.*, gbdt.*, seed
+	// Schema is the data's schema when it is known before training (Train
+	// uses the table's): text attributes make sgd the default, since
+	// only a recipe turns text into features.
+	Schema *perch.Schema
 	// Progress, if set, is told how far training has come: stage is
 	// "features" or "sgd" (passes), or "gbdt" (rounds).
 	Progress func(stage string, done, total int)
 }
 
 // DefaultAlgorithm is the algorithm Train uses when Params names none and
-// nothing else asks for sgd.
-const DefaultAlgorithm = "sgd"
+// nothing else asks for sgd: gradient-boosted trees, which beat the
+// linear model on tabular data and train as fast.
+const DefaultAlgorithm = "gbdt"
 
 // Train fits a model to t with the algorithm Params["algorithm"] names:
 // "sgd" (linear, on the recipe's features) or "gbdt" (gradient-boosted
@@ -41,6 +46,7 @@ func Train(t *data.Table, opt Options) (*model.Model, error) {
 	if err := data.ValidateTarget(s, opt.Type); err != nil {
 		return nil, err
 	}
+	opt.Schema = s
 	alg, err := CheckParams(opt)
 	if err != nil {
 		return nil, err
@@ -148,8 +154,8 @@ func CheckParams(opt Options) (string, error) {
 }
 
 // algorithm returns the algorithm opt asks for: the one it names, else sgd
-// when it has a recipe or sgd.* parameters (which only sgd reads), else
-// def.
+// when it has a recipe or sgd.* parameters (which only sgd reads) or its
+// schema has text attributes (which only a recipe reads), else def.
 func algorithm(opt Options, def string) string {
 	if alg := opt.Params["algorithm"]; alg != "" {
 		return alg
@@ -160,6 +166,13 @@ func algorithm(opt Options, def string) string {
 	for k := range opt.Params {
 		if strings.HasPrefix(k, "sgd.") {
 			return "sgd"
+		}
+	}
+	if s := opt.Schema; s != nil {
+		for i, a := range s.Attributes {
+			if a.Type == perch.Text && i != s.Target() && !s.Excluded(a.Name) {
+				return "sgd"
+			}
 		}
 	}
 	return def

@@ -76,6 +76,10 @@ func (s *Service) CreateMLModel(ctx context.Context, in MLModelInput) (*perch.ML
 		if err := checkTraining(d.Schema, in.Type, rc); err != nil {
 			return nil, err
 		}
+		// The schema settles the default: text attributes train sgd.
+		if algorithm, err = learn.CheckParams(learn.Options{Type: in.Type, Recipe: rc, Params: params, Schema: d.Schema}); err != nil {
+			return nil, perch.Errorf(perch.EInvalid, "parameters: %v", errMessage(err))
+		}
 	}
 	m := &perch.MLModel{
 		Meta:               perch.Meta{ID: in.ID, Name: in.Name, Tags: cloneTags(in.Tags), Attempt: 1},
@@ -285,6 +289,7 @@ func (s *Service) runTrain(ctx context.Context, m *perch.MLModel) error {
 	_, err = s.store.UpdateMLModel(ctx, m.ID, func(m *perch.MLModel) error {
 		m.ArtifactURL = akey
 		m.SizeBytes = int64(len(b))
+		m.Algorithm = trained.Algorithm // what was trained, should the schema have settled it only now
 		return nil
 	})
 	return err

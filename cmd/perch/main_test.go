@@ -252,7 +252,7 @@ func checkAdultPrediction(t *testing.T, line string) adultPrediction {
 	if p.PredictedOriginalLabel != want {
 		t.Errorf("predictedOriginalLabel %q with label %q, want %q", p.PredictedOriginalLabel, p.PredictedLabel, want)
 	}
-	if p.Details["PredictiveModelType"] != "BINARY" || p.Details["Algorithm"] != "SGD" || len(p.Details) != 2 {
+	if p.Details["PredictiveModelType"] != "BINARY" || p.Details["Algorithm"] != "GBDT" || len(p.Details) != 2 {
 		t.Errorf("details %v", p.Details)
 	}
 	return p

@@ -106,9 +106,9 @@ func TestRemoteAdult(t *testing.T) {
 	}
 
 	// A model, its endpoint and predictions through it.
-	r = e.must(t, "", "models", "create", "--datasource", ds.ID, "--type", "binary", "--param", "sgd.maxPasses=10", "--name", "income", "--wait")
+	r = e.must(t, "", "models", "create", "--datasource", ds.ID, "--type", "binary", "--param", "gbdt.learningRate=0.15", "--name", "income", "--wait")
 	m := decodeOut[perch.MLModel](t, r)
-	if m.Status != perch.StatusCompleted || m.Type != perch.BinaryModel || m.Parameters["sgd.maxPasses"] != "10" {
+	if m.Status != perch.StatusCompleted || m.Type != perch.BinaryModel || m.Parameters["gbdt.learningRate"] != "0.15" || m.Algorithm != "gbdt" {
 		t.Fatalf("model: %+v", m)
 	}
 	row = tableRow(t, e.must(t, "", "models", "list").stdout, m.ID)
