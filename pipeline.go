@@ -126,6 +126,11 @@ type HTTPSink struct {
 // the first time the pipeline sees the object's key with that ETag, so
 // its id is the durable record that the version was taken. Its counts are
 // the checkpoint a run resumes from.
+//
+// A stream pipeline's run is a minute of its stream instead, keyed
+// stream:<subject, topic or queue>@2026-11-26T13:40Z (the minute is its
+// Version and Landed): COMPLETED from its first batch, its counts and
+// duration grow as batches are committed within the minute.
 type PipelineRun struct {
 	Meta
 	Pipeline string `json:"pipelineId"`

@@ -108,10 +108,6 @@ func (k *kafkaURL) opts(more ...kgo.Opt) []kgo.Opt {
 	return append(o, more...)
 }
 
-// kafkaBeforePoll, when set, is called before each poll of a Kafka
-// consumer; tests see the consumer running.
-var kafkaBeforePoll func()
-
 // consumeKafka is Consume for a Kafka topic, read by the pipeline's
 // consumer group from the start of the topic. A batch's offsets are
 // committed once every sink has committed it; a consumer stopped before
@@ -173,10 +169,8 @@ func (e *Engine) consumeKafka(ctx context.Context, p *perch.Pipeline) error {
 		dead    []DeadLetter
 	}
 	size := cmp.Or(e.BatchRows, 1000)
+	runs := e.streamRuns(p, k.topic)
 	for ctx.Err() == nil {
-		if kafkaBeforePoll != nil {
-			kafkaBeforePoll()
-		}
 		fs := cl.PollRecords(ctx, size)
 		if ctx.Err() != nil || fs.IsClientClosed() {
 			return nil
@@ -192,9 +186,11 @@ func (e *Engine) consumeKafka(ctx context.Context, p *perch.Pipeline) error {
 			cl.AllowRebalance()
 			continue
 		}
+		start := time.Now()
 		batches := map[int32]*partBatch{}
 		var order []int32
 		var n, ndead int
+		var errs []string
 		for _, r := range recs {
 			b := batches[r.Partition]
 			if b == nil {
@@ -215,6 +211,9 @@ func (e *Engine) consumeKafka(ctx context.Context, p *perch.Pipeline) error {
 			}
 			if rec.Err != nil {
 				b.dead = append(b.dead, DeadLetter{Pipeline: p.ID, Object: kafkaKey(k.topic, r.Partition), Version: version, Row: r.Offset, Line: 1, Raw: text, Error: rec.Err.Error()})
+				if len(errs) < maxErrors {
+					errs = append(errs, rec.Err.Error())
+				}
 				ndead++
 				continue
 			}
@@ -246,6 +245,7 @@ func (e *Engine) consumeKafka(ctx context.Context, p *perch.Pipeline) error {
 		cl.AllowRebalance()
 		mRecords.WithLabelValues(p.ID, "predicted").Add(float64(n))
 		mRecords.WithLabelValues(p.ID, "dead_letter").Add(float64(ndead))
+		runs.add(ctx, int64(n), int64(ndead), errs, time.Since(start))
 	}
 	return nil
 }

@@ -55,7 +55,7 @@ func TestKafka(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pub.Close()
-	consumeTwice(t, e, p, func() bool { return true }, func(i int, l string) {
+	consumeTwice(t, e, p, "records", func() bool { return true }, func(i int, l string) {
 		r := &kgo.Record{Topic: "records", Partition: int32(i % 2), Value: []byte(l)}
 		if err := pub.ProduceSync(ctx, r).FirstErr(); err != nil {
 			t.Fatal(err)

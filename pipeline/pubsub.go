@@ -247,9 +247,11 @@ func (e *Engine) consumePubsub(ctx context.Context, p *perch.Pipeline) error {
 	defer closeSinks(st.sinks)
 	sinks, kinds, bp, rd := st.sinks, st.kinds, &st.batch, st.reader
 	size := cmp.Or(e.BatchRows, 1000)
+	runs := e.streamRuns(p, key)
 	var results []Result
 	for ctx.Err() == nil {
 		msgs, err := receiveBatch(ctx, sub, size, 250*time.Millisecond)
+		start := time.Now()
 		if err != nil && ctx.Err() == nil {
 			nack(msgs)
 			return fmt.Errorf("stream %s: %w", src.URL, err)
@@ -290,6 +292,7 @@ func (e *Engine) consumePubsub(ctx context.Context, p *perch.Pipeline) error {
 		}
 		mRecords.WithLabelValues(p.ID, "predicted").Add(float64(len(results)))
 		mRecords.WithLabelValues(p.ID, "dead_letter").Add(float64(len(dead)))
+		runs.add(ctx, int64(len(results)), int64(len(dead)), deadErrors(dead), time.Since(start))
 	}
 	return nil
 }

@@ -44,8 +44,8 @@ func memTopic(name string) string {
 // consumeTwice runs a stream pipeline whose first consumer is stopped
 // between predicting a batch and committing it, then a second one, and
 // checks that every record was written once, from the messages
-// delivered again.
-func consumeTwice(t *testing.T, e *env, p *perch.Pipeline, ready func() bool, publish func(i int, line string)) {
+// delivered again, and counted once in the runs of source.
+func consumeTwice(t *testing.T, e *env, p *perch.Pipeline, source string, ready func() bool, publish func(i int, line string)) {
 	t.Helper()
 	ctx := context.Background()
 	predicted := mRecords.WithLabelValues(p.ID, "predicted")
@@ -103,6 +103,7 @@ func consumeTwice(t *testing.T, e *env, p *perch.Pipeline, ready func() bool, pu
 	if dl := e.deadLetters(t); len(dl) != 1 || dl[0].Raw != "not, a, record" {
 		t.Errorf("dead letters %+v", dl)
 	}
+	checkStreamRuns(t, e, p, source)
 }
 
 // TestPubsubMem predicts records from a mem:// topic into a table, an
@@ -144,7 +145,7 @@ func TestPubsubMem(t *testing.T) {
 		defer memSubs.Unlock()
 		return memSubs.m[src] != nil
 	}
-	consumeTwice(t, e, p, ready, func(_ int, l string) {
+	consumeTwice(t, e, p, topic, ready, func(_ int, l string) {
 		if err := in.Send(ctx, &pubsub.Message{Body: []byte(l)}); err != nil {
 			t.Fatal(err)
 		}
@@ -324,7 +325,7 @@ func TestPubsubRabbit(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The queue holds what is published before the consumer comes.
-	consumeTwice(t, e, p, func() bool { return true }, func(i int, l string) {
+	consumeTwice(t, e, p, name, func() bool { return true }, func(i int, l string) {
 		m := &pubsub.Message{Body: []byte(l), BeforeSend: func(as func(any) bool) error {
 			var pub *amqp.Publishing
 			if as(&pub) {

@@ -113,6 +113,7 @@ func (e *Engine) Consume(ctx context.Context, p *perch.Pipeline) error {
 	defer closeSinks(st.sinks)
 	sinks, kinds, perBatch, bp, rd := st.sinks, st.kinds, st.perBatch, &st.batch, st.reader
 	size := cmp.Or(e.BatchRows, 1000)
+	runs := e.streamRuns(p, src.Subject)
 	var results []Result
 	for ctx.Err() == nil {
 		batch, err := cons.Fetch(size, jetstream.FetchMaxWait(250*time.Millisecond))
@@ -125,7 +126,11 @@ func (e *Engine) Consume(ctx context.Context, p *perch.Pipeline) error {
 		var msgs []jetstream.Msg
 		results = results[:0]
 		var dead []DeadLetter
+		var start time.Time
 		for m := range batch.Messages() {
+			if start.IsZero() {
+				start = time.Now()
+			}
 			md, err := m.Metadata()
 			if err != nil {
 				continue
@@ -200,8 +205,18 @@ func (e *Engine) Consume(ctx context.Context, p *perch.Pipeline) error {
 		}
 		mRecords.WithLabelValues(p.ID, "predicted").Add(float64(len(results)))
 		mRecords.WithLabelValues(p.ID, "dead_letter").Add(float64(len(dead)))
+		runs.add(ctx, int64(len(results)), int64(len(dead)), deadErrors(dead), time.Since(start))
 	}
 	return nil
+}
+
+// deadErrors is the errors of dead letters, for a run's record.
+func deadErrors(dead []DeadLetter) []string {
+	var errs []string
+	for _, d := range dead[:min(len(dead), maxErrors)] {
+		errs = append(errs, d.Error)
+	}
+	return errs
 }
 
 // streamSink publishes results to a JetStream subject.

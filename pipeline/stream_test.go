@@ -98,6 +98,7 @@ func TestStream(t *testing.T) {
 	if dl := e.deadLetters(t); len(dl) != 1 || dl[0].Raw != "not, a, record" || dl[0].Row != 51 {
 		t.Errorf("dead letters %+v", dl)
 	}
+	checkStreamRuns(t, e, p, "records.income")
 	// Every message acknowledged, every result published once.
 	cons, err := js.Consumer(ctx, streamName(p), "perch-"+p.ID)
 	if err != nil {

@@ -147,7 +147,7 @@ func pipelineTest() subcommand {
 
 func pipelineRuns() subcommand {
 	const usage = "perch pipeline runs ID [--sort desc] [--limit N] [--all] [--json]"
-	return subcommand{"runs", usage, "list a pipeline's runs: one per object version, with counts, errors and duration", func(args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	return subcommand{"runs", usage, "list a pipeline's runs: one per object version (a stream's: one a minute), with counts, errors and duration", func(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		fs := flag.NewFlagSet("pipeline runs", flag.ContinueOnError)
 		var rm remote
 		rm.flags(fs)
