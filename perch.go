@@ -193,6 +193,24 @@ type Prediction struct {
 	// Invalid names the attributes whose values did not parse as their
 	// type; they were treated as missing, as AML did.
 	Invalid []string
+	// Contributions, when asked for, explain the prediction.
+	Contributions *Contributions
+}
+
+// Contributions explain a prediction by TreeSHAP: each attribute's share
+// of the raw margin (the log-odds of "1" for BINARY, the value for
+// REGRESSION, each class's margin for MULTICLASS), starting from the
+// model's expected margin. A margin's Expected and Values add up to it.
+type Contributions struct {
+	Names   []string // the attributes, in schema order
+	Margins []Margin // one, or one per class for MULTICLASS
+}
+
+// Margin is one margin's explanation.
+type Margin struct {
+	Class    string    // MULTICLASS: the class whose margin this is
+	Expected float64   // the margin of an average record
+	Values   []float64 // per attribute of Names
 }
 
 // Score is the score of one label.

@@ -42,6 +42,9 @@ func (p *Prediction) AppendJSON(b []byte) []byte {
 	b = AppendJSONString(b, string(p.Type))
 	b = append(b, `,"Algorithm":`...)
 	b = AppendJSONString(b, p.Algorithm)
+	if p.Contributions != nil {
+		b = p.Contributions.appendJSON(b)
+	}
 	b = append(b, '}')
 	if p.Original != "" {
 		b = append(b, `,"predictedOriginalLabel":`...)
@@ -56,6 +59,51 @@ func (p *Prediction) AppendJSON(b []byte) []byte {
 			b = AppendJSONString(b, n)
 		}
 		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// appendJSON appends c as members of details: for one margin,
+//
+//	"contributions":{"age":0.41,…},"expectedMargin":-1.2
+//
+// and for MULTICLASS each of the two keyed by class.
+func (c *Contributions) appendJSON(b []byte) []byte {
+	values := func(b []byte, m *Margin) []byte {
+		b = append(b, '{')
+		for i, n := range c.Names {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendJSONString(b, n)
+			b = append(b, ':')
+			b = appendFloat(b, m.Values[i])
+		}
+		return append(b, '}')
+	}
+	b = append(b, `,"contributions":`...)
+	if len(c.Margins) == 1 && c.Margins[0].Class == "" {
+		b = values(b, &c.Margins[0])
+		b = append(b, `,"expectedMargin":`...)
+		return appendFloat(b, c.Margins[0].Expected)
+	}
+	b = append(b, '{')
+	for i := range c.Margins {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = AppendJSONString(b, c.Margins[i].Class)
+		b = append(b, ':')
+		b = values(b, &c.Margins[i])
+	}
+	b = append(b, `},"expectedMargin":{`...)
+	for i, m := range c.Margins {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = AppendJSONString(b, m.Class)
+		b = append(b, ':')
+		b = appendFloat(b, m.Expected)
 	}
 	return append(b, '}')
 }

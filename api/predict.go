@@ -78,7 +78,12 @@ func (a *api) predict(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if err := a.svc.Predict(r.Context(), r.PathValue("id"), sc.rec, &sc.pred); err != nil {
+	if r.URL.RawQuery == "" {
+		err = a.svc.Predict(r.Context(), r.PathValue("id"), sc.rec, &sc.pred)
+	} else {
+		err = a.predictQuery(r, sc)
+	}
+	if err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -88,6 +93,25 @@ func (a *api) predict(w http.ResponseWriter, r *http.Request) {
 	sc.out = b
 	w.Header()["Content-Type"] = jsonContentType
 	w.Write(b)
+}
+
+// predictQuery predicts as the query asks: explain=true adds each
+// attribute's contribution to the answer's details (tree models).
+func (a *api) predictQuery(r *http.Request, sc *predictScratch) error {
+	q := r.URL.Query()
+	for k := range q {
+		if k != "explain" {
+			return invalidf("query parameter %q: unknown (predict takes explain=true)", k)
+		}
+	}
+	explain, err := strconv.ParseBool(q.Get("explain"))
+	if err != nil {
+		return invalidf("query parameter explain: %q is not true or false", q.Get("explain"))
+	}
+	if !explain {
+		return a.svc.Predict(r.Context(), r.PathValue("id"), sc.rec, &sc.pred)
+	}
+	return a.svc.Explain(r.Context(), r.PathValue("id"), sc.rec, &sc.pred)
 }
 
 // parseRecord reads {"record":{"name":"value",…}} into rec, which is
@@ -298,6 +322,7 @@ func (a *api) predictBatch(w http.ResponseWriter, r *http.Request) {
 
 // explain answers a prediction with its explanation: per margin (class),
 // each attribute's contribution and the expected margin they start from.
+// The prediction itself carries them too, in details.
 func (a *api) explain(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(r, nil)
 	if err != nil {
@@ -309,8 +334,8 @@ func (a *api) explain(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	e, err := a.svc.Explain(r.Context(), r.PathValue("id"), rec)
-	if err != nil {
+	var p perch.Prediction
+	if err := a.svc.Explain(r.Context(), r.PathValue("id"), rec, &p); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -322,9 +347,17 @@ func (a *api) explain(w http.ResponseWriter, r *http.Request) {
 	out := struct {
 		Prediction  json.RawMessage `json:"prediction"`
 		Explanation []margin        `json:"explanation"`
-	}{Prediction: e.Prediction.AppendJSON(nil)}
-	for i := range e.Contributions {
-		out.Explanation = append(out.Explanation, margin{e.Classes[i], e.Expected[i], e.Contributions[i]})
+	}{Prediction: p.AppendJSON(nil)}
+	for _, m := range p.Contributions.Margins {
+		byName := make(map[string]float64, len(m.Values))
+		for i, n := range p.Contributions.Names {
+			byName[n] = m.Values[i]
+		}
+		class := m.Class
+		if class == "" && p.Type == perch.BinaryModel {
+			class = "1"
+		}
+		out.Explanation = append(out.Explanation, margin{class, m.Expected, byName})
 	}
 	respond(w, r, http.StatusOK, out, nil)
 }

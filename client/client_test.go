@@ -507,3 +507,35 @@ func TestTagsKeysProbes(t *testing.T) {
 		t.Errorf("ready after: %v", err)
 	}
 }
+
+// Contributions written by the server read back as they were, in order,
+// for one margin and for one per class.
+func TestParseContributions(t *testing.T) {
+	for _, p := range []perch.Prediction{
+		{Type: perch.BinaryModel, Algorithm: "GBDT", Label: "1", Scores: []perch.Score{{Label: "1", Value: 0.8}},
+			Contributions: &perch.Contributions{Names: []string{"b", "a"}, Margins: []perch.Margin{{Expected: -1.5, Values: []float64{0.25, 2.5}}}}},
+		{Type: perch.MulticlassModel, Algorithm: "GBDT", Label: "y", Scores: []perch.Score{{Label: "y", Value: 0.7}, {Label: "x", Value: 0.3}},
+			Contributions: &perch.Contributions{Names: []string{"b", "a"}, Margins: []perch.Margin{
+				{Class: "y", Expected: 0.5, Values: []float64{1, -1}}, {Class: "x", Expected: -0.5, Values: []float64{0.125, 3}}}}},
+	} {
+		b := p.AppendJSON(nil)
+		got, err := ParsePrediction(b)
+		if err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if !reflect.DeepEqual(got.Contributions, p.Contributions) {
+			t.Errorf("%s: read back %+v", b, got.Contributions)
+		}
+	}
+	const multi = `{"predictedLabel":"y","predictedScores":{"y":0.7,"x":0.3},"details":{"PredictiveModelType":"MULTICLASS","Algorithm":"GBDT",` +
+		`"contributions":{"y":{"b":1,"a":-1},"x":{"b":0.125,"a":3}},"expectedMargin":{"y":0.5,"x":-0.5}}}`
+	if b := (&perch.Prediction{Type: perch.MulticlassModel, Algorithm: "GBDT", Label: "y", Scores: []perch.Score{{Label: "y", Value: 0.7}, {Label: "x", Value: 0.3}},
+		Contributions: &perch.Contributions{Names: []string{"b", "a"}, Margins: []perch.Margin{
+			{Class: "y", Expected: 0.5, Values: []float64{1, -1}}, {Class: "x", Expected: -0.5, Values: []float64{0.125, 3}}}}}).AppendJSON(nil); string(b) != multi {
+		t.Errorf("MULTICLASS shape:\n%s\nwant\n%s", b, multi)
+	}
+	if _, err := ParsePrediction([]byte(`{"predictedLabel":"y","predictedScores":{},"details":{"PredictiveModelType":"MULTICLASS",` +
+		`"contributions":{"y":{"b":1},"x":{"a":3}},"expectedMargin":{"y":0.5,"x":-0.5}}}`)); err == nil {
+		t.Error("classes naming other attributes: no error")
+	}
+}

@@ -12,6 +12,17 @@ import (
 
 // Predict predicts one record with a model that has a READY endpoint.
 func (c *Client) Predict(ctx context.Context, id string, r perch.Record) (*perch.Prediction, error) {
+	return c.predict(ctx, id, r, "")
+}
+
+// Explain predicts one record as Predict does and explains it: the
+// answer's Contributions hold each attribute's contribution to the margin
+// (tree models; others answer Invalid).
+func (c *Client) Explain(ctx context.Context, id string, r perch.Record) (*perch.Prediction, error) {
+	return c.predict(ctx, id, r, "?explain=true")
+}
+
+func (c *Client) predict(ctx context.Context, id string, r perch.Record, query string) (*perch.Prediction, error) {
 	p, err := escapeID(id)
 	if err != nil {
 		return nil, err
@@ -22,7 +33,7 @@ func (c *Client) Predict(ctx context.Context, id string, r perch.Record) (*perch
 	var out struct {
 		Prediction json.RawMessage `json:"prediction"`
 	}
-	if err := c.call(ctx, http.MethodPost, "/v1/models/"+p+"/predict", nil, in, &out); err != nil {
+	if err := c.call(ctx, http.MethodPost, "/v1/models/"+p+"/predict"+query, nil, in, &out); err != nil {
 		return nil, err
 	}
 	pred, err := ParsePrediction(out.Prediction)
@@ -73,8 +84,10 @@ func ParsePrediction(b []byte) (*perch.Prediction, error) {
 		Value   *float64        `json:"predictedValue"`
 		Scores  json.RawMessage `json:"predictedScores"`
 		Details struct {
-			Type      perch.ModelType `json:"PredictiveModelType"`
-			Algorithm string          `json:"Algorithm"`
+			Type          perch.ModelType `json:"PredictiveModelType"`
+			Algorithm     string          `json:"Algorithm"`
+			Contributions json.RawMessage `json:"contributions"`
+			Expected      json.RawMessage `json:"expectedMargin"`
 		} `json:"details"`
 		Original string   `json:"predictedOriginalLabel"`
 		Invalid  []string `json:"invalidAttributes"`
@@ -102,7 +115,63 @@ func ParsePrediction(b []byte) (*perch.Prediction, error) {
 		return nil, err
 	}
 	p.Scores = scores
+	if len(w.Details.Contributions) > 0 {
+		if p.Contributions, err = parseContributions(p.Type, w.Details.Contributions, w.Details.Expected); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
+}
+
+// parseContributions reads details.contributions and expectedMargin, in
+// the order the server wrote them: attribute → value, or for MULTICLASS
+// class → (attribute → value) with an expected margin per class.
+func parseContributions(t perch.ModelType, b, expected json.RawMessage) (*perch.Contributions, error) {
+	bad := func(err error) error { return fmt.Errorf("reading a prediction's contributions: %v", err) }
+	c := &perch.Contributions{}
+	margin := func(class string, b json.RawMessage) error {
+		values, err := orderedScores(b)
+		if err != nil {
+			return err
+		}
+		m := perch.Margin{Class: class}
+		for i, v := range values {
+			if len(c.Margins) == 0 {
+				c.Names = append(c.Names, v.Label)
+			} else if i >= len(c.Names) || c.Names[i] != v.Label {
+				return bad(fmt.Errorf("class %q names other attributes", class))
+			}
+			m.Values = append(m.Values, v.Value)
+		}
+		c.Margins = append(c.Margins, m)
+		return nil
+	}
+	if t != perch.MulticlassModel {
+		if err := margin("", b); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(expected, &c.Margins[0].Expected); err != nil {
+			return nil, bad(err)
+		}
+		return c, nil
+	}
+	var byClass map[string]json.RawMessage
+	if err := json.Unmarshal(b, &byClass); err != nil {
+		return nil, bad(err)
+	}
+	// The classes in the server's order: orderedScores reads the expected
+	// margins, an object of class to number, as it wrote them.
+	classes, err := orderedScores(expected)
+	if err != nil {
+		return nil, err
+	}
+	for _, cl := range classes {
+		if err := margin(cl.Label, byClass[cl.Label]); err != nil {
+			return nil, err
+		}
+		c.Margins[len(c.Margins)-1].Expected = cl.Value
+	}
+	return c, nil
 }
 
 // orderedScores reads predictedScores, an object of label to score, in

@@ -87,6 +87,7 @@ func (p *Predictor) predict(fields []string, out *perch.Prediction, sc *scratch)
 	out.Type = m.Type
 	out.Algorithm = p.algorithm
 	out.Invalid = out.Invalid[:0]
+	out.Contributions = nil
 	out.Scores = out.Scores[:0]
 	out.Original = ""
 	out.Value = 0
@@ -231,4 +232,37 @@ func (p *Predictor) Contributions(fields []string, out []float64) ([]float64, er
 		out[c*n+n-1] = phi[c*(w+1)+w]
 	}
 	return out, nil
+}
+
+// Explain predicts one record (fields in schema column order) as Predict
+// does and sets out.Contributions to its explanation by TreeSHAP, one
+// value per input attribute. Only tree models explain.
+func (p *Predictor) Explain(fields []string, out *perch.Prediction) error {
+	phi, err := p.Contributions(fields, nil)
+	if err != nil {
+		return err
+	}
+	p.Predict(fields, out)
+	s := p.m.Schema
+	c := &perch.Contributions{}
+	var cols []int
+	for i, a := range s.Attributes {
+		if !s.Excluded(a.Name) {
+			c.Names = append(c.Names, a.Name)
+			cols = append(cols, i)
+		}
+	}
+	n := len(p.names) + 1
+	for k := range p.k {
+		m := perch.Margin{Expected: phi[k*n+n-1], Values: make([]float64, len(cols))}
+		if p.m.Type == perch.MulticlassModel {
+			m.Class = p.labels[k]
+		}
+		for j, i := range cols {
+			m.Values[j] = phi[k*n+i]
+		}
+		c.Margins = append(c.Margins, m)
+	}
+	out.Contributions = c
+	return nil
 }

@@ -42,20 +42,21 @@ func TestGBDTModel(t *testing.T) {
 	}
 
 	// The explanation adds up to the margin: the log-odds of the score.
-	x, err := e.svc.Explain(ctx, m.ID, record(d.Schema, founding))
-	ok(t, err)
-	if len(x.Contributions) != 1 || x.Classes[0] != "1" || len(x.Contributions[0]) != len(d.Schema.Attributes)-1 {
-		t.Fatalf("explanation: %+v", x)
+	var x perch.Prediction
+	ok(t, e.svc.Explain(ctx, m.ID, record(d.Schema, founding), &x))
+	c := x.Contributions
+	if c == nil || len(c.Margins) != 1 || c.Margins[0].Class != "" || len(c.Names) != len(d.Schema.Attributes)-1 || len(c.Margins[0].Values) != len(c.Names) {
+		t.Fatalf("explanation: %+v", c)
 	}
-	sum := x.Expected[0]
-	for _, v := range x.Contributions[0] {
+	sum := c.Margins[0].Expected
+	for _, v := range c.Margins[0].Values {
 		sum += v
 	}
-	score := x.Prediction.Scores[0].Value
+	score := x.Scores[0].Value
 	if margin := math.Log(score / (1 - score)); math.Abs(sum-margin) > 1e-6 {
 		t.Errorf("contributions add up to %v, the margin is %v", sum, margin)
 	}
-	if x.Contributions[0]["age"] == 0 {
-		t.Errorf("age contributes nothing: %v", x.Contributions[0])
+	if c.Names[0] != "age" || c.Margins[0].Values[0] == 0 {
+		t.Errorf("age contributes nothing: %v %v", c.Names, c.Margins[0].Values)
 	}
 }

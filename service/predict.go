@@ -318,56 +318,15 @@ func (c *cache) evict(keep *cacheEntry) {
 	}
 }
 
-// Explanation is a prediction explained by TreeSHAP: each attribute's
-// contribution to the raw margin (the log-odds of "1" for BINARY, the
-// value for REGRESSION, each class's margin for MULTICLASS), and the
-// expected margin they start from; the two add up to the margin.
-type Explanation struct {
-	Prediction perch.Prediction
-	// Classes names the margins: "1" for BINARY, "" for REGRESSION, the
-	// classes for MULTICLASS.
-	Classes []string
-	// Contributions holds, per class, one value per attribute (by name).
-	Contributions []map[string]float64
-	Expected      []float64
-}
-
 // Explain predicts a record with a model that has a READY endpoint, as
-// Predict does, and explains the prediction; only tree models (gbdt)
-// explain.
-func (s *Service) Explain(ctx context.Context, id string, r perch.Record) (*Explanation, error) {
+// Predict does, and explains the prediction in out.Contributions; only
+// tree models (gbdt) explain.
+func (s *Service) Explain(ctx context.Context, id string, r perch.Record, out *perch.Prediction) error {
 	p, err := s.endpoint(ctx, id)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	m := p.Model()
 	fields := make([]string, p.Width())
 	p.Fields(r, fields)
-	phi, err := p.Contributions(fields, nil)
-	if err != nil {
-		return nil, err
-	}
-	e := &Explanation{}
-	p.Predict(fields, &e.Prediction)
-	n := len(m.Schema.Attributes) + 1
-	k := len(phi) / n
-	for c := range k {
-		contrib := make(map[string]float64, n-1)
-		for i, a := range m.Schema.Attributes {
-			if i != m.Schema.Target() && !m.Schema.Excluded(a.Name) {
-				contrib[a.Name] = phi[c*n+i]
-			}
-		}
-		e.Contributions = append(e.Contributions, contrib)
-		e.Expected = append(e.Expected, phi[c*n+n-1])
-		switch {
-		case m.Type == perch.MulticlassModel:
-			e.Classes = append(e.Classes, m.Classes[c])
-		case m.Type == perch.BinaryModel:
-			e.Classes = append(e.Classes, "1")
-		default:
-			e.Classes = append(e.Classes, "")
-		}
-	}
-	return e, nil
+	return p.Explain(fields, out)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -289,6 +290,34 @@ func TestPredictCSV(t *testing.T) {
 		t.Errorf("--record: %s, --csv: %s", rec.stdout, r.stdout)
 	}
 	t.Logf("predicted %s (%s), score %v", p.PredictedLabel, p.PredictedOriginalLabel, p.PredictedScores[p.PredictedLabel])
+}
+
+// --explain adds TreeSHAP contributions that add up to the margin; a
+// linear model refuses it.
+func TestPredictExplain(t *testing.T) {
+	a := adult(t)
+	r := mustRun(t, "", "predict", "--model", a.model, "--csv", adultCSV, "--explain")
+	var p struct {
+		Scores  map[string]float64 `json:"predictedScores"`
+		Details struct {
+			Contributions map[string]float64 `json:"contributions"`
+			Expected      float64            `json:"expectedMargin"`
+		} `json:"details"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &p); err != nil || len(p.Details.Contributions) != 14 {
+		t.Fatalf("%s: %v", r.stdout, err)
+	}
+	sum := p.Details.Expected
+	for _, v := range p.Details.Contributions {
+		sum += v
+	}
+	if s := p.Scores["0"]; math.Abs(sum-math.Log(s/(1-s))) > 1e-9 {
+		t.Errorf("contributions add up to %v; the score %v", sum, s)
+	}
+	sgd := filepath.Join(t.TempDir(), "sgd.model")
+	mustRun(t, "", "train", "--data", a.train, "--schema", a.schema, "--type", "BINARY", "--out", sgd, "--param", "algorithm=sgd", "--param", "sgd.maxPasses=1")
+	checkFailure(t, cli("", "predict", "--model", sgd, "--csv", adultCSV, "--explain"), 1,
+		"--explain: the model's algorithm sgd does not explain predictions (gbdt does)")
 }
 
 func TestPredictRecordPartial(t *testing.T) {

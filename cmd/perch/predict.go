@@ -24,6 +24,7 @@ func runPredict(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	csvLine := fs.String("csv", "", "one record as a CSV `LINE`, in the schema's column order (the target may be left out)")
 	var record multi
 	fs.Var(&record, "record", "one attribute of the record, `name=value` (repeatable)")
+	explain := fs.Bool("explain", false, "add each attribute's contribution to the margin to details (gbdt models)")
 	var rm remote
 	fs.StringVar(&rm.server, "server", "", "`URL` of a perch server whose real-time endpoint predicts, instead of a model file")
 	rm.keyFlags(fs)
@@ -41,7 +42,7 @@ func runPredict(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		return usagef("give --record or --csv, not both")
 	}
 	if rm.server != "" {
-		return remotePredict(&rm, *modelPath, *csvLine, record, stdin, stdout, stderr)
+		return remotePredict(&rm, *modelPath, *csvLine, record, *explain, stdin, stdout, stderr)
 	}
 	m, err := readModel(*modelPath)
 	if err != nil {
@@ -51,7 +52,17 @@ func runPredict(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if *explain && m.Trees == nil {
+		return perch.Errorf(perch.EInvalid, "--explain: the model's algorithm %s does not explain predictions (gbdt does)", m.Algorithm)
+	}
 	var pred perch.Prediction
+	predict := func(fields []string) {
+		if *explain {
+			p.Explain(fields, &pred) // a tree model, checked above: no error
+			return
+		}
+		p.Predict(fields, &pred)
+	}
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
 	emit := func() error {
@@ -66,7 +77,7 @@ func runPredict(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		if err != nil {
 			return err
 		}
-		p.Predict(fields, &pred)
+		predict(fields)
 		return emit()
 	case len(record) > 0:
 		kv, err := keyValues("record", record)
@@ -79,7 +90,9 @@ func runPredict(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 					k, k, strings.Join(attributeNames(m.Schema), ", "))
 			}
 		}
-		p.PredictRecord(perch.Record(kv), &pred)
+		fields := make([]string, p.Width())
+		p.Fields(perch.Record(kv), fields)
+		predict(fields)
 		return emit()
 	}
 	names := attributeNames(m.Schema)
@@ -97,7 +110,7 @@ func runPredict(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		if err != nil {
 			return prefix("stdin", err)
 		}
-		p.Predict(fields, &pred)
+		predict(fields)
 		if err := emit(); err != nil {
 			return err
 		}

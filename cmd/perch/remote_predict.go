@@ -23,7 +23,7 @@ const remoteBatch = 100
 // come from the schema of the model's training data source, so --csv and
 // JSON Lines read as they do with a model file, and a misspelt --record
 // name is caught rather than sent as a missing value.
-func remotePredict(rm *remote, id, csvLine string, record multi, stdin io.Reader, stdout, stderr io.Writer) error {
+func remotePredict(rm *remote, id, csvLine string, record multi, explain bool, stdin io.Reader, stdout, stderr io.Writer) error {
 	var kv map[string]string
 	if len(record) > 0 {
 		var err error
@@ -47,13 +47,17 @@ func remotePredict(rm *remote, id, csvLine string, record multi, stdin io.Reader
 		_, err := w.Write(append(p.AppendJSON(nil), '\n'))
 		return err
 	}
+	predict := c.Predict
+	if explain {
+		predict = c.Explain
+	}
 	switch {
 	case csvLine != "":
 		fields, err := csvRecord(schema, csvLine)
 		if err != nil {
 			return err
 		}
-		p, err := c.Predict(ctx, id, fieldRecord(schema, fields))
+		p, err := predict(ctx, id, fieldRecord(schema, fields))
 		if err != nil {
 			return err
 		}
@@ -67,7 +71,7 @@ func remotePredict(rm *remote, id, csvLine string, record multi, stdin io.Reader
 				}
 			}
 		}
-		p, err := c.Predict(ctx, id, perch.Record(kv))
+		p, err := predict(ctx, id, perch.Record(kv))
 		if err != nil {
 			return err
 		}
@@ -88,7 +92,7 @@ func remotePredict(rm *remote, id, csvLine string, record multi, stdin io.Reader
 		if len(pending) == 0 {
 			return nil
 		}
-		preds, err := c.PredictBatch(ctx, id, pending)
+		preds, err := predictAll(ctx, c, id, pending, explain)
 		if err != nil {
 			return err
 		}
@@ -118,6 +122,23 @@ func remotePredict(rm *remote, id, csvLine string, record multi, stdin io.Reader
 			}
 		}
 	}
+}
+
+// predictAll predicts records in one batch call, or explains them one
+// call each, since the batch route does not explain.
+func predictAll(ctx context.Context, c *client.Client, id string, rs []perch.Record, explain bool) ([]perch.Prediction, error) {
+	if !explain {
+		return c.PredictBatch(ctx, id, rs)
+	}
+	preds := make([]perch.Prediction, 0, len(rs))
+	for _, r := range rs {
+		p, err := c.Explain(ctx, id, r)
+		if err != nil {
+			return nil, err
+		}
+		preds = append(preds, *p)
+	}
+	return preds, nil
 }
 
 // trainingSchema returns the schema of the data source a model was

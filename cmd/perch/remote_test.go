@@ -133,6 +133,18 @@ func TestRemoteAdult(t *testing.T) {
 	if local.stdout != remote.stdout {
 		t.Errorf("model file and server disagree:\n%s%s", local.stdout, remote.stdout)
 	}
+	// And so are its explanations, one record or many.
+	local = mustRun(t, "", "predict", "--model", adult(t).model, "--csv", foundingRecord, "--explain")
+	remote = e.must(t, "", "predict", "--model", m.ID, "--csv", foundingRecord, "--explain")
+	if local.stdout != remote.stdout || !strings.Contains(local.stdout, `"contributions":{"age":`) {
+		t.Errorf("explained, model file and server disagree:\n%s%s", local.stdout, remote.stdout)
+	}
+	lines := `{"age":"22"}` + "\n" + `{"age":"52","education":"Doctorate"}` + "\n"
+	local = mustRun(t, lines, "predict", "--model", adult(t).model, "--explain")
+	remote = e.must(t, lines, "predict", "--model", m.ID, "--explain")
+	if local.stdout != remote.stdout || strings.Count(local.stdout, `"expectedMargin"`) != 2 {
+		t.Errorf("explained JSON Lines, model file and server disagree:\n%s%s", local.stdout, remote.stdout)
+	}
 	r = e.must(t, "", "predict", "--model", m.ID, "--record", "age=52", "--record", "education=Doctorate", "--record", "capital_gain=99999")
 	if !strings.Contains(r.stdout, `"predictedLabel":"1"`) {
 		t.Errorf("--record: %s", r.stdout)
