@@ -51,6 +51,10 @@ type Meta struct {
 	// Attempt counts the runs of the entity's job: it moves on when a run
 	// is found abandoned (its server stopped) and the job starts again.
 	Attempt int `json:"attempt,omitempty"`
+	// CreatedBy is who created the entity, as an IAM ARN
+	// (arn:aws:iam::<account>:user/<name>, or …:root), when the caller was
+	// known by an access key pair; AML reported it as CreatedByIamUser.
+	CreatedBy string `json:"createdBy,omitempty"`
 }
 
 // DataSource describes a data file (or a prefix of files) and how to read
@@ -97,9 +101,15 @@ type MLModel struct {
 	Recipe             string            `json:"recipe,omitempty"`
 	Parameters         map[string]string `json:"parameters,omitempty"`
 	ScoreThreshold     float64           `json:"scoreThreshold"`
-	ArtifactURL        string            `json:"artifactUrl,omitempty"` // the model file
-	SizeBytes          int64             `json:"sizeBytes,omitempty"`
-	Endpoint           Endpoint          `json:"endpoint"`
+	// ScoreThresholdUpdatedAt is when ScoreThreshold was last changed;
+	// nil while it is the default.
+	ScoreThresholdUpdatedAt *time.Time `json:"scoreThresholdUpdatedAt,omitempty"`
+	// InputDataURL is the training data source's location when the model
+	// was created (AML's InputDataLocationS3).
+	InputDataURL string   `json:"inputDataUrl,omitempty"`
+	ArtifactURL  string   `json:"artifactUrl,omitempty"` // the model file
+	SizeBytes    int64    `json:"sizeBytes,omitempty"`
+	Endpoint     Endpoint `json:"endpoint"`
 }
 
 // Evaluation measures a model on a data source.
@@ -109,6 +119,9 @@ type Evaluation struct {
 	DataSource         string            `json:"dataSourceId"`
 	PerformanceMetrics map[string]string `json:"performanceMetrics,omitempty"`
 	ReportURL          string            `json:"reportUrl,omitempty"`
+	// InputDataURL is the data source's location when the evaluation was
+	// created (AML's InputDataLocationS3).
+	InputDataURL string `json:"inputDataUrl,omitempty"`
 }
 
 // BatchPrediction predicts every record of a data source into an output
@@ -120,6 +133,9 @@ type BatchPrediction struct {
 	OutputURL      string `json:"outputUrl"`
 	TotalRecords   int64  `json:"totalRecords,omitempty"`
 	InvalidRecords int64  `json:"invalidRecords,omitempty"`
+	// InputDataURL is the data source's location when the batch
+	// prediction was created (AML's InputDataLocationS3).
+	InputDataURL string `json:"inputDataUrl,omitempty"`
 }
 
 // Key is an API key as the service keeps it: the key itself is shown once,
@@ -164,23 +180,31 @@ const (
 )
 
 // Filter selects and orders a list of entities as AML's Describe
-// operations do: one variable, compared with one operator, sorts the
-// result (ties by id), which comes in pages.
+// operations do: one variable, compared with one operator (and any more in
+// And, all of which must hold: GE and LE give a range), sorts the result
+// (ties by id), which comes in pages.
 //
 // Variable takes AML's FilterVariable names. Every kind has CreatedAt,
-// LastUpdatedAt, Status and Name; data sources add DataLocationS3; models
-// add TrainingDataSourceId, MLModelType, Algorithm and
-// RealtimeEndpointStatus; evaluations and batch predictions add MLModelId
-// and DataSourceId. An empty Variable means CreatedAt. The value for
-// CreatedAt and LastUpdatedAt is an RFC 3339 time or seconds since the
-// epoch.
+// LastUpdatedAt, Status and Name; data sources add DataLocationS3 and
+// IAMUser; models add IAMUser, TrainingDataSourceId, TrainingDataURI,
+// MLModelType, Algorithm and RealtimeEndpointStatus; evaluations and
+// batch predictions add IAMUser, MLModelId, DataSourceId and DataURI. An
+// empty Variable means CreatedAt. The value for CreatedAt and
+// LastUpdatedAt is an RFC 3339 time or seconds since the epoch.
 type Filter struct {
 	Variable  string
 	Op        FilterOp // "" lists every entity
 	Value     string
+	And       []Comparison // more comparisons of Variable, all applied
 	Desc      bool
 	Limit     int    // 1..MaxPageLimit; 0 means DefaultPageLimit
 	PageToken string // from the previous page; "" for the first
+}
+
+// Comparison is one operator and its value.
+type Comparison struct {
+	Op    FilterOp
+	Value string
 }
 
 // Store keeps the service's entities; each kind has its own ids.
@@ -190,8 +214,8 @@ type Filter struct {
 // [a-zA-Z0-9_.-]) and with EConflict when the id exists. Get and Update
 // fail with ENotFound for a missing id. Update runs fn on the current
 // entity inside a transaction, so concurrent updates do not lose one
-// another, and saves it unless fn fails; the id and CreatedAt stay, and
-// UpdatedAt moves forward. List answers one page and the token of the next
+// another, and saves it unless fn fails; the id, CreatedAt and CreatedBy
+// stay, and UpdatedAt moves forward. List answers one page and the token of the next
 // ("" after the last), failing with EInvalid for a bad filter.
 type Store interface {
 	CreateDataSource(ctx context.Context, d *DataSource) error

@@ -14,6 +14,9 @@ import (
 
 // columns are the fields copied out of an entity's document so that lists
 // can filter and sort on them; a kind leaves empty what it does not have.
+// dataURL is the data the entity reads: a data source's location, or the
+// input location a model, evaluation or batch prediction copied from its
+// data source.
 type columns struct {
 	modelID, dataSourceID, typ, algorithm, endpointStatus, dataURL, pipelineID string
 }
@@ -42,6 +45,10 @@ var commonVars = map[string]column{
 	"Name":          {"name", false},
 }
 
+// iamUser is the IAMUser filter variable of AML's four kinds; every
+// entity has the column.
+var iamUser = column{"created_by", false}
+
 func (k *kind[T]) column(variable string) (column, bool) {
 	if variable == "" {
 		variable = "CreatedAt"
@@ -60,7 +67,7 @@ var dataSources = &kind[perch.DataSource]{
 	columns: func(d *perch.DataSource) columns {
 		return columns{dataURL: d.DataURL}
 	},
-	vars: map[string]column{"DataLocationS3": {"data_url", false}},
+	vars: map[string]column{"DataLocationS3": {"data_url", false}, "IAMUser": iamUser},
 }
 
 var mlModels = &kind[perch.MLModel]{
@@ -73,9 +80,12 @@ var mlModels = &kind[perch.MLModel]{
 			typ:            string(m.Type),
 			algorithm:      m.Algorithm,
 			endpointStatus: string(m.Endpoint.Status),
+			dataURL:        m.InputDataURL,
 		}
 	},
 	vars: map[string]column{
+		"IAMUser":                iamUser,
+		"TrainingDataURI":        {"data_url", false},
 		"TrainingDataSourceId":   {"datasource_id", false},
 		"MLModelType":            {"type", false},
 		"Algorithm":              {"algorithm", false},
@@ -88,11 +98,13 @@ var evaluations = &kind[perch.Evaluation]{
 	noun: "evaluation",
 	meta: func(e *perch.Evaluation) *perch.Meta { return &e.Meta },
 	columns: func(e *perch.Evaluation) columns {
-		return columns{modelID: e.MLModel, dataSourceID: e.DataSource}
+		return columns{modelID: e.MLModel, dataSourceID: e.DataSource, dataURL: e.InputDataURL}
 	},
 	vars: map[string]column{
+		"IAMUser":      iamUser,
 		"MLModelId":    {"model_id", false},
 		"DataSourceId": {"datasource_id", false},
+		"DataURI":      {"data_url", false},
 	},
 }
 
@@ -101,11 +113,13 @@ var batchPredictions = &kind[perch.BatchPrediction]{
 	noun: "batch prediction",
 	meta: func(b *perch.BatchPrediction) *perch.Meta { return &b.Meta },
 	columns: func(b *perch.BatchPrediction) columns {
-		return columns{modelID: b.MLModel, dataSourceID: b.DataSource}
+		return columns{modelID: b.MLModel, dataSourceID: b.DataSource, dataURL: b.InputDataURL}
 	},
 	vars: map[string]column{
+		"IAMUser":      iamUser,
 		"MLModelId":    {"model_id", false},
 		"DataSourceId": {"datasource_id", false},
+		"DataURI":      {"data_url", false},
 	},
 }
 
@@ -170,12 +184,12 @@ func create[T any](ctx context.Context, s *Store, k *kind[T], v *T) error {
 	cols := k.columns(&c)
 	q := &query{s: s}
 	q.sql("INSERT INTO entities (kind, id, name, status, created_at, updated_at, ",
-		"model_id, datasource_id, type, algorithm, endpoint_status, data_url, pipeline_id, doc) VALUES (",
+		"model_id, datasource_id, type, algorithm, endpoint_status, data_url, pipeline_id, created_by, doc) VALUES (",
 		q.arg(k.name), ", ", q.arg(m.ID), ", ", q.arg(m.Name), ", ", q.arg(string(m.Status)), ", ",
 		q.arg(m.CreatedAt.UnixNano()), ", ", q.arg(m.UpdatedAt.UnixNano()), ", ",
 		q.arg(cols.modelID), ", ", q.arg(cols.dataSourceID), ", ", q.arg(cols.typ), ", ",
 		q.arg(cols.algorithm), ", ", q.arg(cols.endpointStatus), ", ", q.arg(cols.dataURL), ", ",
-		q.arg(cols.pipelineID), ", ", q.arg(string(doc)), ") ON CONFLICT (kind, id) DO NOTHING")
+		q.arg(cols.pipelineID), ", ", q.arg(m.CreatedBy), ", ", q.arg(string(doc)), ") ON CONFLICT (kind, id) DO NOTHING")
 	res, err := s.db.ExecContext(ctx, q.String(), q.args...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: create %s %s: %w", k.noun, m.ID, err)
@@ -231,7 +245,7 @@ func update[T any](ctx context.Context, s *Store, k *kind[T], id string, fn func
 		return nil, err
 	}
 	m := k.meta(v)
-	m.ID, m.CreatedAt = old.ID, old.CreatedAt
+	m.ID, m.CreatedAt, m.CreatedBy = old.ID, old.CreatedAt, old.CreatedBy
 	if !m.Status.Valid() {
 		return nil, perch.Errorf(perch.EInvalid, "%s %s: unknown status %q", k.noun, id, m.Status)
 	}

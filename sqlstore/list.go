@@ -50,8 +50,8 @@ var comparisons = map[perch.FilterOp]string{
 	perch.OpNE: "<>",
 }
 
-// list answers one page in AML's Describe order: filtered on one column,
-// sorted by it and then by id, resuming after the token's key. Keyset
+// list answers one page in AML's Describe order: filtered on one column
+// (by every comparison given), sorted by it and then by id, resuming after the token's key. Keyset
 // pages stay correct while entities are created between requests.
 func list[T any](ctx context.Context, s *Store, k *kind[T], f perch.Filter) ([]*T, string, error) {
 	variable := f.Variable
@@ -72,26 +72,15 @@ func list[T any](ctx context.Context, s *Store, k *kind[T], f perch.Filter) ([]*
 
 	q := &query{s: s}
 	q.sql("SELECT ", col.name, ", id, doc FROM entities WHERE kind = ", q.arg(k.name))
-	if f.Op != "" {
-		var value any = f.Value
-		if col.time {
-			t, err := parseTime(f.Value)
-			if err != nil {
-				return nil, "", perch.Errorf(perch.EInvalid, "%s %q: want an RFC 3339 time or seconds since the epoch", variable, f.Value)
-			}
-			value = t.UnixNano()
+	if f.Op != "" || len(f.And) > 0 {
+		cmps := append([]perch.Comparison{{Op: f.Op, Value: f.Value}}, f.And...)
+		if f.Op == "" {
+			cmps = cmps[1:]
 		}
-		if op, ok := comparisons[f.Op]; ok {
-			q.sql(" AND ", col.name, " ", op, " ", q.arg(value))
-		} else if f.Op == perch.OpPrefix {
-			if col.time {
-				return nil, "", perch.Errorf(perch.EInvalid, "Prefix does not apply to %s", variable)
+		for _, c := range cmps {
+			if err := where(q, col, variable, c); err != nil {
+				return nil, "", err
 			}
-			// substr counts characters in both dialects; LIKE would need
-			// escaping and is case-insensitive in SQLite.
-			q.sql(" AND substr(", col.name, ", 1, ", strconv.Itoa(utf8.RuneCountInString(f.Value)), ") = ", q.arg(f.Value))
-		} else {
-			return nil, "", perch.Errorf(perch.EInvalid, "unknown filter operator %q", f.Op)
 		}
 	}
 	cmp, order := ">", " ASC"
@@ -145,6 +134,33 @@ func list[T any](ctx context.Context, s *Store, k *kind[T], f perch.Filter) ([]*
 		return nil, "", fmt.Errorf("sqlstore: list %ss: %w", k.noun, err)
 	}
 	return out, "", nil
+}
+
+// where adds one comparison of a column to q's conditions; several are
+// all applied.
+func where(q *query, col column, variable string, c perch.Comparison) error {
+	var value any = c.Value
+	if col.time {
+		t, err := parseTime(c.Value)
+		if err != nil {
+			return perch.Errorf(perch.EInvalid, "%s %q: want an RFC 3339 time or seconds since the epoch", variable, c.Value)
+		}
+		value = t.UnixNano()
+	}
+	if op, ok := comparisons[c.Op]; ok {
+		q.sql(" AND ", col.name, " ", op, " ", q.arg(value))
+		return nil
+	}
+	if c.Op != perch.OpPrefix {
+		return perch.Errorf(perch.EInvalid, "unknown filter operator %q", c.Op)
+	}
+	if col.time {
+		return perch.Errorf(perch.EInvalid, "Prefix does not apply to %s", variable)
+	}
+	// substr counts characters in both dialects; LIKE would need escaping
+	// and is case-insensitive in SQLite.
+	q.sql(" AND substr(", col.name, ", 1, ", strconv.Itoa(utf8.RuneCountInString(c.Value)), ") = ", q.arg(c.Value))
+	return nil
 }
 
 // parseTime reads a filter value for CreatedAt or LastUpdatedAt: an RFC

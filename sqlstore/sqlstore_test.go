@@ -263,12 +263,14 @@ func TestList(t *testing.T) {
 		ctx := context.Background()
 		names := []string{"alpha", "beta", "alpha", "Alpha", "gamma", "al", "", "béta", "beta"}
 		statuses := []perch.Status{perch.StatusPending, perch.StatusCompleted, perch.StatusFailed}
+		users := []string{"arn:aws:iam::000000000000:root", "arn:aws:iam::000000000000:user/ann", "", "arn:aws:iam::000000000000:user/bob"}
 		var all []*perch.Evaluation
 		for i := range 23 {
 			e := &perch.Evaluation{
-				Meta:       perch.Meta{ID: fmt.Sprintf("ev-%02d", (i*7)%23), Name: names[i%len(names)], Status: statuses[i%len(statuses)]},
-				MLModel:    fmt.Sprintf("ml-%d", i%4),
-				DataSource: fmt.Sprintf("ds-%d", i%5),
+				Meta:         perch.Meta{ID: fmt.Sprintf("ev-%02d", (i*7)%23), Name: names[i%len(names)], Status: statuses[i%len(statuses)], CreatedBy: users[i%len(users)]},
+				MLModel:      fmt.Sprintf("ml-%d", i%4),
+				DataSource:   fmt.Sprintf("ds-%d", i%5),
+				InputDataURL: fmt.Sprintf("s3://b/in/%d.csv", i%6),
 			}
 			if err := s.CreateEvaluation(ctx, e); err != nil {
 				t.Fatal(err)
@@ -285,6 +287,8 @@ func TestList(t *testing.T) {
 			"Status":       func(e *perch.Evaluation) string { return string(e.Status) },
 			"MLModelId":    func(e *perch.Evaluation) string { return e.MLModel },
 			"DataSourceId": func(e *perch.Evaluation) string { return e.DataSource },
+			"IAMUser":      func(e *perch.Evaluation) string { return e.CreatedBy },
+			"DataURI":      func(e *perch.Evaluation) string { return e.InputDataURL },
 		}
 		timeKeys := map[string]func(*perch.Evaluation) time.Time{
 			"CreatedAt":     func(e *perch.Evaluation) time.Time { return e.CreatedAt },
@@ -300,25 +304,30 @@ func TestList(t *testing.T) {
 			var rows []row
 			for _, e := range all {
 				r := row{id: e.ID}
-				var c int
-				if key, ok := keys[f.Variable]; ok {
+				key, text := keys[f.Variable]
+				if text {
 					r.text = key(e)
-					c = strings.Compare(r.text, f.Value)
 				} else {
 					r.time = timeKeys[cmp.Or(f.Variable, "CreatedAt")](e)
-					if f.Op != "" {
-						v, err := parseTime(f.Value)
+				}
+				keep := true
+				for _, cm := range append([]perch.Comparison{{Op: f.Op, Value: f.Value}}, f.And...) {
+					var c int
+					if text {
+						c = strings.Compare(r.text, cm.Value)
+					} else if cm.Op != "" {
+						v, err := parseTime(cm.Value)
 						if err != nil {
 							t.Fatal(err)
 						}
 						c = r.time.Compare(v)
 					}
+					keep = keep && map[perch.FilterOp]bool{
+						"": true, perch.OpEQ: c == 0, perch.OpNE: c != 0, perch.OpGT: c > 0,
+						perch.OpGE: c >= 0, perch.OpLT: c < 0, perch.OpLE: c <= 0,
+						perch.OpPrefix: strings.HasPrefix(r.text, cm.Value),
+					}[cm.Op]
 				}
-				keep := map[perch.FilterOp]bool{
-					"": true, perch.OpEQ: c == 0, perch.OpNE: c != 0, perch.OpGT: c > 0,
-					perch.OpGE: c >= 0, perch.OpLT: c < 0, perch.OpLE: c <= 0,
-					perch.OpPrefix: strings.HasPrefix(r.text, f.Value),
-				}[f.Op]
 				if keep {
 					rows = append(rows, r)
 				}
@@ -363,11 +372,13 @@ func TestList(t *testing.T) {
 
 		var filters []perch.Filter
 		ops := []perch.FilterOp{"", perch.OpEQ, perch.OpNE, perch.OpGT, perch.OpGE, perch.OpLT, perch.OpLE}
-		for _, v := range []string{"Name", "Status", "MLModelId", "DataSourceId"} {
+		for _, v := range []string{"Name", "Status", "MLModelId", "DataSourceId", "IAMUser", "DataURI"} {
 			for _, op := range append(ops, perch.OpPrefix) {
-				value := map[string]string{"Name": "beta", "Status": "FAILED", "MLModelId": "ml-2", "DataSourceId": "ds-3"}[v]
+				value := map[string]string{"Name": "beta", "Status": "FAILED", "MLModelId": "ml-2", "DataSourceId": "ds-3",
+					"IAMUser": users[1], "DataURI": "s3://b/in/3.csv"}[v]
 				if op == perch.OpPrefix {
-					value = map[string]string{"Name": "al", "Status": "CO", "MLModelId": "ml-", "DataSourceId": ""}[v]
+					value = map[string]string{"Name": "al", "Status": "CO", "MLModelId": "ml-", "DataSourceId": "",
+						"IAMUser": "arn:aws:iam::000000000000:user/", "DataURI": "s3://b/in/"}[v]
 				}
 				filters = append(filters, perch.Filter{Variable: v, Op: op, Value: value})
 			}
@@ -381,6 +392,17 @@ func TestList(t *testing.T) {
 			perch.Filter{Variable: "CreatedAt", Op: perch.OpLT, Value: fmt.Sprintf("%d.%06d", mid.Unix(), mid.Nanosecond()/1000)},
 			perch.Filter{Variable: "Name", Op: perch.OpPrefix, Value: "bé"},
 			perch.Filter{Variable: "Name", Op: perch.OpEQ, Value: "nobody"},
+			perch.Filter{Variable: "IAMUser", Op: perch.OpEQ, Value: ""},
+			// Several comparisons all apply: ranges, and a prefix less one value.
+			perch.Filter{Variable: "CreatedAt", Op: perch.OpGE, Value: all[5].CreatedAt.Format(time.RFC3339Nano),
+				And: []perch.Comparison{{Op: perch.OpLE, Value: all[17].CreatedAt.Format(time.RFC3339Nano)}}},
+			perch.Filter{Variable: "LastUpdatedAt", Op: perch.OpGT, Value: all[3].UpdatedAt.Format(time.RFC3339Nano),
+				And: []perch.Comparison{{Op: perch.OpLT, Value: all[20].UpdatedAt.Format(time.RFC3339Nano)}, {Op: perch.OpNE, Value: mid.Format(time.RFC3339Nano)}}},
+			perch.Filter{Variable: "Name", Op: perch.OpGE, Value: "al", And: []perch.Comparison{{Op: perch.OpLT, Value: "beta"}}},
+			perch.Filter{Variable: "DataURI", Op: perch.OpPrefix, Value: "s3://b/in/", And: []perch.Comparison{{Op: perch.OpNE, Value: "s3://b/in/0.csv"}, {Op: perch.OpLE, Value: "s3://b/in/4.csv"}}},
+			perch.Filter{Variable: "IAMUser", Op: perch.OpPrefix, Value: "arn:", And: []perch.Comparison{{Op: perch.OpNE, Value: users[0]}}},
+			perch.Filter{Variable: "Status", Op: perch.OpEQ, Value: "FAILED", And: []perch.Comparison{{Op: perch.OpEQ, Value: "PENDING"}}}, // none
+			perch.Filter{Variable: "Name", And: []perch.Comparison{{Op: perch.OpPrefix, Value: "b"}}},                                      // And alone
 		)
 		for _, f := range filters {
 			for _, desc := range []bool{false, true} {
@@ -401,16 +423,31 @@ func TestList(t *testing.T) {
 		if ids, _ := pages(perch.Filter{Variable: "Name", Op: perch.OpEQ, Value: "alpha"}); len(ids) != 6 {
 			t.Errorf("EQ alpha: %v, want 6 ids (case matters)", ids)
 		}
+		if ids, _ := pages(perch.Filter{Variable: "IAMUser", Op: perch.OpEQ, Value: users[3]}); len(ids) != 5 {
+			t.Errorf("IAMUser EQ %s: %v, want 5 ids", users[3], ids)
+		}
+
+		// Who created an entity stays what it was.
+		e, err := s.UpdateEvaluation(ctx, all[1].ID, func(e *perch.Evaluation) error {
+			e.CreatedBy = users[0]
+			return nil
+		})
+		if err != nil || e.CreatedBy != users[1] {
+			t.Fatalf("update: CreatedBy %q, %v", e.CreatedBy, err)
+		}
+		if got, err := s.GetEvaluation(ctx, all[1].ID); err != nil || got.CreatedBy != users[1] || got.InputDataURL != "s3://b/in/1.csv" {
+			t.Fatalf("get: %+v, %v", got, err)
+		}
 
 		// Other kinds filter on their own variables.
 		for i := range 3 {
-			if err := s.CreateMLModel(ctx, &perch.MLModel{Meta: perch.Meta{ID: fmt.Sprint("ml-", i)}, Type: []perch.ModelType{perch.BinaryModel, perch.RegressionModel, perch.BinaryModel}[i], Algorithm: "sgd", TrainingDataSource: "ds-9"}); err != nil {
+			if err := s.CreateMLModel(ctx, &perch.MLModel{Meta: perch.Meta{ID: fmt.Sprint("ml-", i), CreatedBy: users[i]}, Type: []perch.ModelType{perch.BinaryModel, perch.RegressionModel, perch.BinaryModel}[i], Algorithm: "sgd", TrainingDataSource: "ds-9", InputDataURL: fmt.Sprint("s3://b/", i%2, ".csv")}); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.CreateDataSource(ctx, &perch.DataSource{Meta: perch.Meta{ID: fmt.Sprint("ds-", i)}, DataURL: fmt.Sprint("s3://b/", i, ".csv")}); err != nil {
+			if err := s.CreateDataSource(ctx, &perch.DataSource{Meta: perch.Meta{ID: fmt.Sprint("ds-", i), CreatedBy: users[i]}, DataURL: fmt.Sprint("s3://b/", i, ".csv")}); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.CreateBatchPrediction(ctx, &perch.BatchPrediction{Meta: perch.Meta{ID: fmt.Sprint("bp-", i)}, MLModel: fmt.Sprint("ml-", i)}); err != nil {
+			if err := s.CreateBatchPrediction(ctx, &perch.BatchPrediction{Meta: perch.Meta{ID: fmt.Sprint("bp-", i), CreatedBy: users[i]}, MLModel: fmt.Sprint("ml-", i), InputDataURL: fmt.Sprint("s3://b/", i, ".csv")}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -432,6 +469,25 @@ func TestList(t *testing.T) {
 		if bs, _, err := s.ListBatchPredictions(ctx, perch.Filter{Variable: "MLModelId", Op: perch.OpNE, Value: "ml-1"}); err != nil || len(bs) != 2 {
 			t.Errorf("batch predictions not of ml-1: %v %v", bs, err)
 		}
+		ids := func(ids []string, err error) string { return fmt.Sprint(ids, err) }
+		for _, c := range []struct {
+			list func(perch.Filter) ([]string, error)
+			f    perch.Filter
+			want string
+		}{
+			{listIDs(ctx, s.ListMLModels), perch.Filter{Variable: "TrainingDataURI", Op: perch.OpEQ, Value: "s3://b/0.csv"}, "[ml-0 ml-2]"},
+			{listIDs(ctx, s.ListMLModels), perch.Filter{Variable: "TrainingDataURI", Op: perch.OpGT, Value: "s3://b/0.csv", Desc: true}, "[ml-1]"},
+			{listIDs(ctx, s.ListMLModels), perch.Filter{Variable: "IAMUser", Op: perch.OpPrefix, Value: "arn:aws:iam::000000000000:user/"}, "[ml-1]"},
+			{listIDs(ctx, s.ListMLModels), perch.Filter{Variable: "IAMUser", Op: perch.OpNE, Value: users[0]}, "[ml-2 ml-1]"},
+			{listIDs(ctx, s.ListDataSources), perch.Filter{Variable: "IAMUser", Op: perch.OpEQ, Value: users[0]}, "[ds-0]"},
+			{listIDs(ctx, s.ListDataSources), perch.Filter{Variable: "IAMUser", Op: perch.OpLT, Value: users[1], Desc: true}, "[ds-0 ds-2]"},
+			{listIDs(ctx, s.ListBatchPredictions), perch.Filter{Variable: "DataURI", Op: perch.OpGE, Value: "s3://b/1.csv", And: []perch.Comparison{{Op: perch.OpLE, Value: "s3://b/2.csv"}}}, "[bp-1 bp-2]"},
+			{listIDs(ctx, s.ListBatchPredictions), perch.Filter{Variable: "IAMUser", Op: perch.OpEQ, Value: users[1]}, "[bp-1]"},
+		} {
+			if got := ids(c.list(c.f)); got != c.want+" <nil>" {
+				t.Errorf("%+v: %s, want %s", c.f, got, c.want)
+			}
+		}
 
 		_, token, err := s.ListEvaluations(ctx, perch.Filter{Variable: "Name", Limit: 2})
 		if err != nil || token == "" {
@@ -439,7 +495,10 @@ func TestList(t *testing.T) {
 		}
 		for _, f := range []perch.Filter{
 			{Variable: "Bogus"},
-			{Variable: "DataLocationS3"}, // a data source's variable
+			{Variable: "DataLocationS3"},  // a data source's variable
+			{Variable: "TrainingDataURI"}, // a model's variable
+			{Variable: "CreatedAt", Op: perch.OpGT, Value: "0", And: []perch.Comparison{{Op: perch.OpLT, Value: "tomorrow"}}},
+			{Variable: "Name", Op: perch.OpGT, Value: "a", And: []perch.Comparison{{Op: "LIKE", Value: "a"}}},
 			{Variable: "Name", Op: "LIKE", Value: "a"},
 			{Variable: "Name", Limit: 101},
 			{Variable: "Name", Limit: -1},
@@ -454,6 +513,18 @@ func TestList(t *testing.T) {
 			wantCode(t, err, perch.EInvalid)
 		}
 	})
+}
+
+// listIDs lists one page of any kind and answers its ids.
+func listIDs[T any](ctx context.Context, list func(context.Context, perch.Filter) ([]*T, string, error)) func(perch.Filter) ([]string, error) {
+	return func(f perch.Filter) ([]string, error) {
+		items, _, err := list(ctx, f)
+		var ids []string
+		for _, v := range items {
+			ids = append(ids, reflect.ValueOf(v).Elem().FieldByName("ID").String())
+		}
+		return ids, err
+	}
 }
 
 // Entities created between two pages neither repeat nor hide the ones
