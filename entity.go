@@ -70,6 +70,24 @@ type DataSource struct {
 	StatisticsURL       string `json:"statisticsUrl,omitempty"`
 	SizeBytes           int64  `json:"sizeBytes,omitempty"`
 	Records             int64  `json:"records,omitempty"`
+	// Database is where the rows were queried from, for a data source
+	// made of a query's rows (AML's RDS and Redshift data sources).
+	Database *DatabaseSource `json:"database,omitempty"`
+}
+
+// DatabaseSource records the query a data source's rows came from, so that
+// it can be shown as AML's RDSMetadata or RedshiftMetadata. It never holds
+// a password: the credentials are used once, to run the query.
+type DatabaseSource struct {
+	Engine       string `json:"engine"`     // "redshift" or "rds"
+	Identifier   string `json:"identifier"` // the cluster or instance identifier
+	DatabaseName string `json:"databaseName"`
+	UserName     string `json:"userName,omitempty"`
+	Query        string `json:"query"`
+	RoleARN      string `json:"roleArn,omitempty"`
+	// ResourceRole and ServiceRole are the roles an RDS data source names.
+	ResourceRole string `json:"resourceRole,omitempty"`
+	ServiceRole  string `json:"serviceRole,omitempty"`
 }
 
 // EndpointStatus is the state of a model's real-time endpoint.

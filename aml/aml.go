@@ -112,7 +112,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "", &Error{Type: "SerializationException", Status: http.StatusBadRequest, Message: "reading the request body: " + err.Error()})
 		return
 	}
-	if _, err := h.verify.Verify(r, body); err != nil {
+	keyID, err := h.verify.Verify(r, body)
+	if err != nil {
 		h.fail(w, r, "", err)
 		return
 	}
@@ -129,7 +130,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Message: fmt.Sprintf("X-Amz-Target %q: not an operation of AmazonML_20141212", r.Header.Get("X-Amz-Target"))})
 		return
 	}
-	out, err := op(r.Context(), h, body)
+	ctx := r.Context()
+	if createOps[name] {
+		// Entities record who created them (CreatedByIamUser).
+		arn, err := h.svc.AWSKeyARN(ctx, keyID)
+		if err != nil {
+			h.fail(w, r, name, err)
+			return
+		}
+		ctx = service.WithCreator(ctx, arn)
+	}
+	out, err := op(ctx, h, body)
 	if err != nil {
 		h.fail(w, r, name, err)
 		return

@@ -22,20 +22,17 @@ type describeInput struct {
 	Limit          *int
 }
 
-// The FilterVariable values of each kind, and those perch cannot filter
-// on: it does not record IAM users, and the DataURI variables would join
-// another kind's location.
+// The FilterVariable values of each kind.
 var (
 	dataSourceVars      = []string{"CreatedAt", "LastUpdatedAt", "Status", "Name", "DataLocationS3", "IAMUser"}
 	mlModelVars         = []string{"CreatedAt", "LastUpdatedAt", "Status", "Name", "IAMUser", "TrainingDataSourceId", "RealtimeEndpointStatus", "MLModelType", "Algorithm", "TrainingDataURI"}
 	evaluationVars      = []string{"CreatedAt", "LastUpdatedAt", "Status", "Name", "IAMUser", "MLModelId", "DataSourceId", "DataURI"}
 	batchPredictionVars = evaluationVars
-	unsupportedVars     = map[string]string{
-		"IAMUser":         "perch does not record IAM users; every entity is the server's",
-		"DataURI":         "filter on DataSourceId instead, or DescribeDataSources on DataLocationS3",
-		"TrainingDataURI": "filter on TrainingDataSourceId instead, or DescribeDataSources on DataLocationS3",
-	}
 )
+
+// locationVars are the variables whose values are s3:// locations, kept
+// in the store's own form.
+var locationVars = map[string]bool{"DataLocationS3": true, "TrainingDataURI": true, "DataURI": true}
 
 // filter checks a Describe input and makes the service's filter of it.
 func (h *handler) filter(in *describeInput, vars []string) (perch.Filter, error) {
@@ -49,7 +46,7 @@ func (h *handler) filter(in *describeInput, vars []string) (perch.Filter, error)
 	if in.Limit != nil {
 		f.Limit = *in.Limit
 	}
-	n := 0
+	var cmps []perch.Comparison
 	for _, cmp := range []struct {
 		op perch.FilterOp
 		v  *string
@@ -60,31 +57,30 @@ func (h *handler) filter(in *describeInput, vars []string) (perch.Filter, error)
 		if cmp.v == nil {
 			continue
 		}
-		n++
 		c.length(string(cmp.op), *cmp.v, 0, 1024)
 		if !nonBlankPattern.MatchString(*cmp.v) {
 			c.fail("%s: only spaces", cmp.op)
 		}
-		f.Op, f.Value = cmp.op, *cmp.v
+		cmps = append(cmps, perch.Comparison{Op: cmp.op, Value: *cmp.v})
 	}
-	if n > 1 {
-		c.fail("give one of EQ, GT, LT, GE, LE, NE and Prefix; perch applies one comparator at a time")
-	}
-	if n == 1 && in.FilterVariable == "" {
+	if len(cmps) > 0 && in.FilterVariable == "" {
 		c.fail("FilterVariable: required with a comparator")
-	}
-	if why, ok := unsupportedVars[in.FilterVariable]; ok {
-		c.fail("FilterVariable %s is not supported: %s", in.FilterVariable, why)
 	}
 	if c.err != nil {
 		return f, c.err
 	}
-	if f.Variable == "DataLocationS3" && f.Op != "" {
-		v := f.Value
-		if f.Op != perch.OpPrefix {
-			v = strings.TrimSuffix(v, "/") // a folder is kept without it
+	// Several comparators all apply (GE and LE give a range).
+	for i := range cmps {
+		if locationVars[f.Variable] {
+			v := cmps[i].Value
+			if cmps[i].Op != perch.OpPrefix {
+				v = strings.TrimSuffix(v, "/") // a folder is kept without it
+			}
+			cmps[i].Value = h.svc.StoredURLPrefix(v)
 		}
-		f.Value = h.svc.StoredURLPrefix(v)
+	}
+	if len(cmps) > 0 {
+		f.Op, f.Value, f.And = cmps[0].Op, cmps[0].Value, cmps[1:]
 	}
 	return f, nil
 }
@@ -105,7 +101,7 @@ func describeDataSources(ctx context.Context, h *handler, in *describeInput) (an
 	}
 	p := &page[*dataSourceOut]{Results: []*dataSourceOut{}, NextToken: next}
 	for _, d := range list {
-		p.Results = append(p.Results, h.dataSource(d))
+		p.Results = append(p.Results, h.dataSource(d, false))
 	}
 	return p, nil
 }

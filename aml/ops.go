@@ -139,7 +139,8 @@ func getDataSource(ctx context.Context, h *handler, in *getInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := h.dataSource(d)
+	o := h.dataSource(d, in.Verbose)
+	o.LogURI = h.logURI("datasources", d.ID)
 	if n := int64(h.svc.DataFiles(ctx, d)); n > 0 {
 		o.NumberOfFiles = &n
 	}
@@ -267,6 +268,7 @@ func getMLModel(ctx context.Context, h *handler, in *getInput) (any, error) {
 	}
 	o := h.mlModel(ctx, m, h.locations())
 	o.Algorithm = "" // GetMLModel's output has no Algorithm
+	o.LogURI = h.logURI("models", m.ID)
 	if in.Verbose {
 		if o.Recipe, err = h.svc.ModelRecipe(ctx, m); err != nil {
 			return nil, err
@@ -342,7 +344,9 @@ func getEvaluation(ctx context.Context, h *handler, in *getInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.evaluation(ctx, e, h.locations()), nil
+	o := h.evaluation(ctx, e, h.locations())
+	o.LogURI = h.logURI("evaluations", e.ID)
+	return o, nil
 }
 
 func updateEvaluation(ctx context.Context, h *handler, in *updateInput) (any, error) {
@@ -416,7 +420,9 @@ func getBatchPrediction(ctx context.Context, h *handler, in *getInput) (any, err
 	if err != nil {
 		return nil, err
 	}
-	return h.batchPrediction(ctx, b, h.locations()), nil
+	o := h.batchPrediction(ctx, b, h.locations())
+	o.LogURI = h.logURI("batchpredictions", b.ID)
+	return o, nil
 }
 
 func updateBatchPrediction(ctx context.Context, h *handler, in *updateInput) (any, error) {

@@ -34,25 +34,42 @@ func epochPtr(t *time.Time) *float64 {
 
 // common holds the members every entity has.
 type common struct {
-	CreatedAt     *float64 `json:"CreatedAt,omitempty"`
-	LastUpdatedAt *float64 `json:"LastUpdatedAt,omitempty"`
-	Name          string   `json:"Name,omitempty"`
-	Status        string   `json:"Status,omitempty"`
-	Message       string   `json:"Message,omitempty"`
-	ComputeTime   *int64   `json:"ComputeTime,omitempty"`
-	FinishedAt    *float64 `json:"FinishedAt,omitempty"`
-	StartedAt     *float64 `json:"StartedAt,omitempty"`
+	CreatedByIamUser string   `json:"CreatedByIamUser,omitempty"`
+	CreatedAt        *float64 `json:"CreatedAt,omitempty"`
+	LastUpdatedAt    *float64 `json:"LastUpdatedAt,omitempty"`
+	Name             string   `json:"Name,omitempty"`
+	Status           string   `json:"Status,omitempty"`
+	Message          string   `json:"Message,omitempty"`
+	ComputeTime      *int64   `json:"ComputeTime,omitempty"`
+	FinishedAt       *float64 `json:"FinishedAt,omitempty"`
+	StartedAt        *float64 `json:"StartedAt,omitempty"`
+	// LogUri is on Get* outputs only: the entity's REST resource, whose
+	// status and message are its job's log.
+	LogURI string `json:"LogUri,omitempty"`
+}
+
+// logURI is where an entity's job is reported: its resource on perch's
+// REST API (GET with a perch API key: status, message, timings), "" when
+// the server's URL is not known. perch writes no log object of a job;
+// the message is what a job reports.
+func (h *handler) logURI(collection, id string) string {
+	base := h.svc.BaseURL()
+	if base == "" {
+		return ""
+	}
+	return base + "/v1/" + collection + "/" + url.PathEscape(id)
 }
 
 func commonOf(m *perch.Meta) common {
 	c := common{
-		CreatedAt:     epoch(m.CreatedAt),
-		LastUpdatedAt: epoch(m.UpdatedAt),
-		Name:          m.Name,
-		Status:        string(m.Status),
-		Message:       m.Message,
-		FinishedAt:    epochPtr(m.FinishedAt),
-		StartedAt:     epochPtr(m.StartedAt),
+		CreatedByIamUser: m.CreatedBy,
+		CreatedAt:        epoch(m.CreatedAt),
+		LastUpdatedAt:    epoch(m.UpdatedAt),
+		Name:             m.Name,
+		Status:           string(m.Status),
+		Message:          m.Message,
+		FinishedAt:       epochPtr(m.FinishedAt),
+		StartedAt:        epochPtr(m.StartedAt),
 	}
 	if m.Status == perch.StatusCompleted {
 		ms := m.ComputeMS
@@ -62,17 +79,40 @@ func commonOf(m *perch.Meta) common {
 }
 
 type dataSourceOut struct {
-	DataSourceID      string `json:"DataSourceId"`
-	DataLocationS3    string `json:"DataLocationS3,omitempty"`
-	DataRearrangement string `json:"DataRearrangement,omitempty"`
-	DataSizeInBytes   *int64 `json:"DataSizeInBytes,omitempty"`
-	NumberOfFiles     *int64 `json:"NumberOfFiles,omitempty"` // GetDataSource: it lists a folder
-	ComputeStatistics bool   `json:"ComputeStatistics"`
+	DataSourceID      string            `json:"DataSourceId"`
+	DataLocationS3    string            `json:"DataLocationS3,omitempty"`
+	DataRearrangement string            `json:"DataRearrangement,omitempty"`
+	DataSizeInBytes   *int64            `json:"DataSizeInBytes,omitempty"`
+	NumberOfFiles     *int64            `json:"NumberOfFiles,omitempty"` // GetDataSource: it lists a folder
+	ComputeStatistics bool              `json:"ComputeStatistics"`
+	RoleARN           string            `json:"RoleARN,omitempty"`
+	RDSMetadata       *rdsMetadata      `json:"RDSMetadata,omitempty"`
+	RedshiftMetadata  *redshiftMetadata `json:"RedshiftMetadata,omitempty"`
 	common
 	DataSourceSchema string `json:"DataSourceSchema,omitempty"` // GetDataSource, Verbose
 }
 
-func (h *handler) dataSource(d *perch.DataSource) *dataSourceOut {
+type rdsMetadata struct {
+	Database         rdsDatabase
+	DatabaseUserName string `json:",omitempty"`
+	SelectSQLQuery   string `json:"SelectSqlQuery,omitempty"`
+	ResourceRole     string `json:",omitempty"`
+	ServiceRole      string `json:",omitempty"`
+}
+
+type rdsDatabase struct{ InstanceIdentifier, DatabaseName string }
+
+type redshiftMetadata struct {
+	RedshiftDatabase redshiftDatabase
+	DatabaseUserName string `json:",omitempty"`
+	SelectSQLQuery   string `json:"SelectSqlQuery,omitempty"` // GetDataSource, Verbose
+}
+
+type redshiftDatabase struct{ DatabaseName, ClusterIdentifier string }
+
+// dataSource is a data source as AML shows it; verbose (GetDataSource's
+// Verbose) adds what AML showed only then.
+func (h *handler) dataSource(d *perch.DataSource, verbose bool) *dataSourceOut {
 	o := &dataSourceOut{
 		DataSourceID:      d.ID,
 		DataLocationS3:    h.svc.S3URL(d.DataURL),
@@ -83,6 +123,29 @@ func (h *handler) dataSource(d *perch.DataSource) *dataSourceOut {
 	if d.SizeBytes > 0 {
 		size := d.SizeBytes
 		o.DataSizeInBytes = &size
+	}
+	// AML's Data Pipeline ran RDS queries; perch runs them itself, so
+	// there is no DataPipelineId.
+	if db := d.Database; db != nil {
+		o.RoleARN = db.RoleARN
+		switch db.Engine {
+		case "rds":
+			o.RDSMetadata = &rdsMetadata{
+				Database:         rdsDatabase{InstanceIdentifier: db.Identifier, DatabaseName: db.DatabaseName},
+				DatabaseUserName: db.UserName,
+				SelectSQLQuery:   db.Query,
+				ResourceRole:     db.ResourceRole,
+				ServiceRole:      db.ServiceRole,
+			}
+		case "redshift":
+			o.RedshiftMetadata = &redshiftMetadata{
+				RedshiftDatabase: redshiftDatabase{DatabaseName: db.DatabaseName, ClusterIdentifier: db.Identifier},
+				DatabaseUserName: db.UserName,
+			}
+			if verbose {
+				o.RedshiftMetadata.SelectSQLQuery = db.Query
+			}
+		}
 	}
 	return o
 }
@@ -124,6 +187,8 @@ type mlModelOut struct {
 	Algorithm            string            `json:"Algorithm,omitempty"` // Describe only
 	MLModelType          string            `json:"MLModelType,omitempty"`
 	ScoreThreshold       *float64          `json:"ScoreThreshold,omitempty"`
+	// ScoreThresholdLastUpdatedAt is absent until UpdateMLModel sets one.
+	ScoreThresholdLastUpdatedAt *float64 `json:"ScoreThresholdLastUpdatedAt,omitempty"`
 	common
 	Recipe string `json:"Recipe,omitempty"` // GetMLModel, Verbose
 	Schema string `json:"Schema,omitempty"` // GetMLModel, Verbose
@@ -138,7 +203,13 @@ type locations struct {
 
 func (h *handler) locations() *locations { return &locations{h: h, m: map[string]string{}} }
 
-func (l *locations) of(ctx context.Context, dataSourceID string) string {
+// of answers an entity's input location: the one it recorded, or, for an
+// entity made before they were recorded, its data source's (which does
+// not change).
+func (l *locations) of(ctx context.Context, recorded, dataSourceID string) string {
+	if recorded != "" {
+		return l.h.svc.S3URL(recorded)
+	}
 	if u, ok := l.m[dataSourceID]; ok {
 		return u
 	}
@@ -156,7 +227,7 @@ func (h *handler) mlModel(ctx context.Context, m *perch.MLModel, loc *locations)
 		TrainingDataSourceID: m.TrainingDataSource,
 		EndpointInfo:         endpointOf(m.Endpoint),
 		TrainingParameters:   m.Parameters,
-		InputDataLocationS3:  loc.of(ctx, m.TrainingDataSource),
+		InputDataLocationS3:  loc.of(ctx, m.InputDataURL, m.TrainingDataSource),
 		Algorithm:            m.Algorithm,
 		MLModelType:          string(m.Type),
 		common:               commonOf(&m.Meta),
@@ -168,6 +239,7 @@ func (h *handler) mlModel(ctx context.Context, m *perch.MLModel, loc *locations)
 	if m.Type == perch.BinaryModel {
 		t := m.ScoreThreshold
 		o.ScoreThreshold = &t
+		o.ScoreThresholdLastUpdatedAt = epochPtr(m.ScoreThresholdUpdatedAt)
 	}
 	return o
 }
@@ -190,7 +262,7 @@ func (h *handler) evaluation(ctx context.Context, e *perch.Evaluation, loc *loca
 		EvaluationID:           e.ID,
 		MLModelID:              e.MLModel,
 		EvaluationDataSourceID: e.DataSource,
-		InputDataLocationS3:    loc.of(ctx, e.DataSource),
+		InputDataLocationS3:    loc.of(ctx, e.InputDataURL, e.DataSource),
 		common:                 commonOf(&e.Meta),
 	}
 	if len(e.PerformanceMetrics) > 0 {
@@ -223,7 +295,7 @@ func (h *handler) batchPrediction(ctx context.Context, b *perch.BatchPrediction,
 		BatchPredictionID:           b.ID,
 		MLModelID:                   b.MLModel,
 		BatchPredictionDataSourceID: b.DataSource,
-		InputDataLocationS3:         loc.of(ctx, b.DataSource),
+		InputDataLocationS3:         loc.of(ctx, b.InputDataURL, b.DataSource),
 		OutputURI:                   out,
 		common:                      commonOf(&b.Meta),
 	}

@@ -89,7 +89,9 @@ func createDataSourceFromRedshift(ctx context.Context, h *handler, in *createDat
 	if c.err != nil {
 		return nil, c.err
 	}
-	return h.createFromSQL(ctx, "Redshift cluster", info.ClusterIdentifier, info.DatabaseName, in.DataSourceID, in.DataSourceName, in.ComputeStatistics, &in.DataSpec.sqlSpec)
+	return h.createFromSQL(ctx, "Redshift cluster", in.DataSourceID, in.DataSourceName, in.ComputeStatistics, &in.DataSpec.sqlSpec, &perch.DatabaseSource{
+		Engine: "redshift", Identifier: info.ClusterIdentifier, DatabaseName: info.DatabaseName, RoleARN: in.RoleARN,
+	})
 }
 
 func createDataSourceFromRDS(ctx context.Context, h *handler, in *createDataSourceFromRDSInput) (any, error) {
@@ -132,7 +134,10 @@ func createDataSourceFromRDS(ctx context.Context, h *handler, in *createDataSour
 	if c.err != nil {
 		return nil, c.err
 	}
-	return h.createFromSQL(ctx, "RDS instance", info.InstanceIdentifier, info.DatabaseName, in.DataSourceID, in.DataSourceName, in.ComputeStatistics, &d.sqlSpec)
+	return h.createFromSQL(ctx, "RDS instance", in.DataSourceID, in.DataSourceName, in.ComputeStatistics, &d.sqlSpec, &perch.DatabaseSource{
+		Engine: "rds", Identifier: info.InstanceIdentifier, DatabaseName: info.DatabaseName, RoleARN: in.RoleARN,
+		ResourceRole: d.ResourceRole, ServiceRole: d.ServiceRole,
+	})
 }
 
 // sqlSpec checks what the two database specs share.
@@ -162,8 +167,12 @@ func (c *checks) sqlSpec(member string, s *sqlSpec, maxPassword int) {
 	}
 }
 
-// createFromSQL stages a query's rows and makes a data source of them.
-func (h *handler) createFromSQL(ctx context.Context, what, ident, database, id, name string, stats bool, spec *sqlSpec) (any, error) {
+// createFromSQL stages a query's rows and makes a data source of them; db
+// names the database, and is recorded with the user name and query (never
+// the password) for RDSMetadata and RedshiftMetadata.
+func (h *handler) createFromSQL(ctx context.Context, what, id, name string, stats bool, spec *sqlSpec, db *perch.DatabaseSource) (any, error) {
+	ident, database := db.Identifier, db.DatabaseName
+	db.UserName, db.Query = spec.DatabaseCredentials.Username, spec.SelectSqlQuery
 	base, ok := h.dbs[ident+"/"+database]
 	if !ok {
 		base, ok = h.dbs[ident]
@@ -194,6 +203,7 @@ func (h *handler) createFromSQL(ctx context.Context, what, ident, database, id, 
 		Schema:            schema,
 		Rearrangement:     spec.DataRearrangement,
 		ComputeStatistics: stats,
+		Database:          db,
 	}, service.SQLSource{URL: u.String(), Query: spec.SelectSqlQuery, Staging: path.Dir(staged)})
 	if err != nil {
 		return nil, err

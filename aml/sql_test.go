@@ -3,6 +3,7 @@ package aml_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -69,7 +70,7 @@ func TestRedshift(t *testing.T) {
 	}
 
 	rds := map[string]any{
-		"DataSourceId": "ds-rds", "DataSourceName": "ds-rds", "RoleARN": "arn:aws:iam::123456789012:role/ml",
+		"DataSourceId": "ds-rds", "DataSourceName": "ds-rds", "RoleARN": "arn:aws:iam::123456789012:role/ml2",
 		"RDSData": map[string]any{
 			"DatabaseInformation": map[string]string{"InstanceIdentifier": "instance", "DatabaseName": "test"},
 			"SelectSqlQuery":      "SELECT x, y FROM points WHERE color = 'red'",
@@ -83,6 +84,51 @@ func TestRedshift(t *testing.T) {
 	}
 	s.must(t, "CreateDataSourceFromRDS", rds, nil)
 	s.wait(t, "DescribeDataSources", "Name", "ds-rds")
+
+	// What the data sources were queried from, as AML showed it: the
+	// Redshift query only with Verbose, never a password.
+	meta := func(op string, in map[string]any, member string) string {
+		var out map[string]any
+		s.must(t, op, in, &out)
+		if op == "DescribeDataSources" {
+			out = out["Results"].([]any)[0].(map[string]any)
+		}
+		b, _ := json.Marshal(map[string]any{"RoleARN": out["RoleARN"], member: out[member], "other": out["RDSMetadata"] != nil && out["RedshiftMetadata"] != nil})
+		return string(b)
+	}
+	for _, c := range []struct {
+		op     string
+		in     map[string]any
+		member string
+		want   string
+	}{
+		{"GetDataSource", map[string]any{"DataSourceId": "ds-redshift", "Verbose": true}, "RedshiftMetadata",
+			`{"RedshiftMetadata":{"DatabaseUserName":"postgres","RedshiftDatabase":{"ClusterIdentifier":"cluster","DatabaseName":"test"},"SelectSqlQuery":"SELECT x, color, y FROM points ORDER BY x"},"RoleARN":"arn:aws:iam::123456789012:role/ml","other":false}`},
+		{"GetDataSource", map[string]any{"DataSourceId": "ds-redshift"}, "RedshiftMetadata",
+			`{"RedshiftMetadata":{"DatabaseUserName":"postgres","RedshiftDatabase":{"ClusterIdentifier":"cluster","DatabaseName":"test"}},"RoleARN":"arn:aws:iam::123456789012:role/ml","other":false}`},
+		{"DescribeDataSources", map[string]any{"FilterVariable": "Name", "EQ": "ds-redshift"}, "RedshiftMetadata",
+			`{"RedshiftMetadata":{"DatabaseUserName":"postgres","RedshiftDatabase":{"ClusterIdentifier":"cluster","DatabaseName":"test"}},"RoleARN":"arn:aws:iam::123456789012:role/ml","other":false}`},
+		{"GetDataSource", map[string]any{"DataSourceId": "ds-rds"}, "RDSMetadata",
+			`{"RDSMetadata":{"Database":{"DatabaseName":"test","InstanceIdentifier":"instance"},"DatabaseUserName":"postgres","ResourceRole":"DataPipelineDefaultResourceRole","SelectSqlQuery":"SELECT x, y FROM points WHERE color = 'red'","ServiceRole":"DataPipelineDefaultRole"},"RoleARN":"arn:aws:iam::123456789012:role/ml2","other":false}`},
+		{"DescribeDataSources", map[string]any{"FilterVariable": "Name", "EQ": "ds-rds"}, "RDSMetadata",
+			`{"RDSMetadata":{"Database":{"DatabaseName":"test","InstanceIdentifier":"instance"},"DatabaseUserName":"postgres","ResourceRole":"DataPipelineDefaultResourceRole","SelectSqlQuery":"SELECT x, y FROM points WHERE color = 'red'","ServiceRole":"DataPipelineDefaultRole"},"RoleARN":"arn:aws:iam::123456789012:role/ml2","other":false}`},
+		{"GetDataSource", map[string]any{"DataSourceId": "ds-redshift", "Verbose": true}, "RDSMetadata",
+			`{"RDSMetadata":null,"RoleARN":"arn:aws:iam::123456789012:role/ml","other":false}`},
+	} {
+		if got := meta(c.op, c.in, c.member); got != c.want {
+			t.Errorf("%s %v:\n got %s\nwant %s", c.op, c.in, got, c.want)
+		}
+	}
+	for _, id := range []string{"ds-redshift", "ds-rds"} {
+		d, err := s.svc.GetDataSource(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := json.Marshal(d); strings.Contains(string(b), "password1") {
+			t.Errorf("%s keeps the password: %s", id, b)
+		}
+	}
+	s.wantError(t, "IdempotentParameterMismatchException", "query", "CreateDataSourceFromRedshift", redshiftInput("ds-redshift", "SELECT x, color, y FROM points"))
 
 	s.wantError(t, "InvalidInputException", "SelectSqlQuery", "CreateDataSourceFromRedshift", redshiftInput("ds-bad", "SELECT nope FROM points"))
 	perchOwn := redshiftInput("ds-own", "select 1")

@@ -62,6 +62,9 @@ func (s *Service) CreateDataSourceOnce(ctx context.Context, in DataSourceInput) 
 			if in.ComputeStatistics != d.ComputeStatistics {
 				return mismatch("data source", d.ID, "computeStatistics")
 			}
+			if in.Database != nil && !sameJSON(in.Database, d.Database) {
+				return mismatch("data source", d.ID, "database or query")
+			}
 			if in.Name != "" && in.Name != d.Name {
 				return mismatch("data source", d.ID, "name")
 			}

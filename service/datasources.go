@@ -31,6 +31,9 @@ type DataSourceInput struct {
 	Rearrangement     string            `json:"rearrangement,omitempty"`
 	ComputeStatistics bool              `json:"computeStatistics,omitempty"`
 	Tags              map[string]string `json:"tags,omitempty"`
+	// Database records the query the data is staged from
+	// (CreateDataSourceFromSQL sets it); never from a request's body.
+	Database *perch.DatabaseSource `json:"-"`
 }
 
 // Update changes an entity's editable fields; nil fields stay as they are.
@@ -74,7 +77,7 @@ func (s *Service) CreateDataSource(ctx context.Context, in DataSourceInput) (*pe
 	}
 	d := &perch.DataSource{
 		Meta: perch.Meta{
-			ID: in.ID, Name: in.Name, Tags: cloneTags(in.Tags), Attempt: 1,
+			ID: in.ID, Name: in.Name, Tags: cloneTags(in.Tags), Attempt: 1, CreatedBy: creator(ctx),
 		},
 		DataURL:             s.objects.URL(key),
 		Schema:              in.Schema,
@@ -82,6 +85,7 @@ func (s *Service) CreateDataSource(ctx context.Context, in DataSourceInput) (*pe
 		Rearrangement:       in.Rearrangement,
 		ComputeStatistics:   in.ComputeStatistics,
 		SizeBytes:           attrs.Size,
+		Database:            in.Database,
 	}
 	if d.Name == "" {
 		d.Name = key

@@ -38,26 +38,26 @@ type BatchPredictionInput struct {
 }
 
 // checkModelAndData checks the two entities an evaluation or batch
-// prediction is made of.
-func (s *Service) checkModelAndData(ctx context.Context, modelID, dataID string) error {
+// prediction is made of, and returns the data source.
+func (s *Service) checkModelAndData(ctx context.Context, modelID, dataID string) (*perch.DataSource, error) {
 	if modelID == "" {
-		return perch.Errorf(perch.EInvalid, "mlModelId: required")
+		return nil, perch.Errorf(perch.EInvalid, "mlModelId: required")
 	}
 	if dataID == "" {
-		return perch.Errorf(perch.EInvalid, "dataSourceId: required")
+		return nil, perch.Errorf(perch.EInvalid, "dataSourceId: required")
 	}
 	m, err := s.store.GetMLModel(ctx, modelID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := usable("model", m.ID, m.Status, m.Message); err != nil {
-		return err
+		return nil, err
 	}
 	d, err := s.store.GetDataSource(ctx, dataID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return usable("data source", d.ID, d.Status, d.Message)
+	return d, usable("data source", d.ID, d.Status, d.Message)
 }
 
 // CreateEvaluation stores an evaluation and starts its job, which waits
@@ -72,13 +72,15 @@ func (s *Service) CreateEvaluation(ctx context.Context, in EvaluationInput) (*pe
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
 	}
-	if err := s.checkModelAndData(ctx, in.MLModelID, in.DataSourceID); err != nil {
+	d, err := s.checkModelAndData(ctx, in.MLModelID, in.DataSourceID)
+	if err != nil {
 		return nil, err
 	}
 	e := &perch.Evaluation{
-		Meta:       perch.Meta{ID: in.ID, Name: in.Name, Tags: cloneTags(in.Tags), Attempt: 1},
-		MLModel:    in.MLModelID,
-		DataSource: in.DataSourceID,
+		Meta:         perch.Meta{ID: in.ID, Name: in.Name, Tags: cloneTags(in.Tags), Attempt: 1, CreatedBy: creator(ctx)},
+		MLModel:      in.MLModelID,
+		DataSource:   in.DataSourceID,
+		InputDataURL: d.DataURL,
 	}
 	if e.Name == "" {
 		e.Name = "evaluation of " + in.MLModelID + " on " + in.DataSourceID
@@ -220,7 +222,8 @@ func (s *Service) CreateBatchPrediction(ctx context.Context, in BatchPredictionI
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
 	}
-	if err := s.checkModelAndData(ctx, in.MLModelID, in.DataSourceID); err != nil {
+	d, err := s.checkModelAndData(ctx, in.MLModelID, in.DataSourceID)
+	if err != nil {
 		return nil, err
 	}
 	out := in.OutputURL
@@ -239,16 +242,15 @@ func (s *Service) CreateBatchPrediction(ctx context.Context, in BatchPredictionI
 	if first, _, _ := strings.Cut(key, "/"); strings.EqualFold(first, ".perch") {
 		return nil, perch.Errorf(perch.EForbidden, "outputUrl %q: .perch/ holds perch's own files", key)
 	}
-	if d, err := s.store.GetDataSource(ctx, in.DataSourceID); err != nil {
-		return nil, err
-	} else if dk, err := s.objects.Key(d.DataURL); err == nil && dk == key {
+	if dk, err := s.objects.Key(d.DataURL); err == nil && dk == key {
 		return nil, perch.Errorf(perch.EInvalid, "outputUrl %q: it is the data source's own data", key)
 	}
 	b := &perch.BatchPrediction{
-		Meta:       perch.Meta{ID: in.ID, Name: in.Name, Tags: cloneTags(in.Tags), Attempt: 1},
-		MLModel:    in.MLModelID,
-		DataSource: in.DataSourceID,
-		OutputURL:  s.objects.URL(key),
+		Meta:         perch.Meta{ID: in.ID, Name: in.Name, Tags: cloneTags(in.Tags), Attempt: 1, CreatedBy: creator(ctx)},
+		MLModel:      in.MLModelID,
+		DataSource:   in.DataSourceID,
+		OutputURL:    s.objects.URL(key),
+		InputDataURL: d.DataURL,
 	}
 	if b.Name == "" {
 		b.Name = "batch prediction of " + in.MLModelID + " on " + in.DataSourceID

@@ -82,7 +82,8 @@ func (s *Service) CreateMLModel(ctx context.Context, in MLModelInput) (*perch.ML
 		}
 	}
 	m := &perch.MLModel{
-		Meta:               perch.Meta{ID: in.ID, Name: in.Name, Tags: cloneTags(in.Tags), Attempt: 1},
+		Meta:               perch.Meta{ID: in.ID, Name: in.Name, Tags: cloneTags(in.Tags), Attempt: 1, CreatedBy: creator(ctx)},
+		InputDataURL:       d.DataURL,
 		Type:               in.Type,
 		Algorithm:          algorithm,
 		TrainingDataSource: d.ID,
@@ -157,6 +158,8 @@ func (s *Service) UpdateMLModel(ctx context.Context, id string, u Update) (*perc
 				return perch.Errorf(perch.EInvalid, "scoreThreshold: model %s is %s; only BINARY models have one", id, m.Type)
 			}
 			m.ScoreThreshold = *u.ScoreThreshold
+			at := time.Now().UTC()
+			m.ScoreThresholdUpdatedAt = &at
 		}
 		if u.Name != nil {
 			m.Name = *u.Name
