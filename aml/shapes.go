@@ -282,13 +282,14 @@ type batchPredictionOut struct {
 	common
 }
 
-// resultDir is where AML's layout puts result files under OutputUri.
-const resultDir = "batch-prediction/result/"
+// layoutDir is where AML's layout puts the manifest and, under result/,
+// the result files, under OutputUri.
+const layoutDir = "batch-prediction/"
 
 func (h *handler) batchPrediction(ctx context.Context, b *perch.BatchPrediction, loc *locations) *batchPredictionOut {
 	out := h.svc.S3URL(b.OutputURL)
 	// AML's OutputUri is the prefix its layout lives under.
-	if i := strings.LastIndex(out, "/"+resultDir); i >= 0 {
+	if i := strings.LastIndex(out, "/"+layoutDir); i >= 0 {
 		out = out[:i+1]
 	}
 	o := &batchPredictionOut{

@@ -1,15 +1,19 @@
 package service
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
 	"path"
 	"strings"
 
 	"github.com/perchml/perch"
+	"github.com/perchml/perch/batch"
+	"github.com/perchml/perch/model"
 	"github.com/perchml/perch/recipe"
 )
 
@@ -115,7 +119,10 @@ func (s *Service) CreateEvaluationOnce(ctx context.Context, in EvaluationInput) 
 // results go, gzipped, to
 // <prefix>/batch-prediction/result/<id>-<input file>.gz and a manifest
 // mapping the input to them to <prefix>/batch-prediction/<id>.manifest.
-// It is idempotent as AML's Create calls are.
+// A data source naming a folder of files (and keeping all their records)
+// gets one result per file, and the batch prediction's output is then
+// the manifest that lists them. It is idempotent as AML's Create calls
+// are.
 func (s *Service) CreateAMLBatchPrediction(ctx context.Context, in BatchPredictionInput) (*perch.BatchPrediction, error) {
 	if in.ID == "" {
 		return nil, perch.Errorf(perch.EInvalid, "BatchPredictionId: required")
@@ -131,6 +138,9 @@ func (s *Service) CreateAMLBatchPrediction(ctx context.Context, in BatchPredicti
 	file := path.Base(d.DataURL)
 	file = strings.TrimSuffix(file, ".gz")
 	in.OutputURL = prefix + "/result/" + in.ID + "-" + file + ".gz"
+	if d.Rearrangement == "" && s.isFolder(ctx, d.DataURL) {
+		in.OutputURL = prefix + "/" + in.ID + ".manifest"
+	}
 	return once(ctx, in.ID, s.store.GetBatchPrediction, func() (*perch.BatchPrediction, error) { return s.CreateBatchPrediction(ctx, in) },
 		func(b *perch.BatchPrediction) error {
 			switch {
@@ -157,6 +167,92 @@ func amlManifest(id, outKey string) (string, bool) {
 		return "", false
 	}
 	return prefix + "batch-prediction/" + id + ".manifest", true
+}
+
+// amlPerFile returns the manifest key of a batch prediction whose output
+// is that manifest, with one result per file of its folder (see
+// CreateAMLBatchPrediction), and false for any other output.
+func amlPerFile(id, outKey string) (string, bool) {
+	dir, file := path.Split(outKey)
+	if file != id+".manifest" || !strings.HasSuffix(dir, "batch-prediction/") {
+		return "", false
+	}
+	return outKey, true
+}
+
+// isFolder reports whether a data location names a folder of files
+// rather than one object.
+func (s *Service) isFolder(ctx context.Context, dataURL string) bool {
+	key, err := s.objects.Key(dataURL)
+	if err != nil {
+		return false
+	}
+	if ok, err := s.objects.Exists(ctx, key); err != nil || ok {
+		return false
+	}
+	files, err := s.prefixFiles(ctx, key)
+	return err == nil && len(files) > 0
+}
+
+// runBatchFiles predicts each file of a folder into its own result, as
+// AML did for a prefix: <prefix>/batch-prediction/result/<id>-<file>.gz
+// (a file in a subfolder named with its path, '/' as '-'), each listed in
+// the manifest at mkey. The files are read as the folder is read whole:
+// a first line repeating the first file's header is left out, and every
+// result has the header when the data has one.
+func (s *Service) runBatchFiles(ctx context.Context, b *perch.BatchPrediction, d *perch.DataSource, pred *model.Predictor, folder, mkey string, opt batch.Options) error {
+	files, err := s.prefixFiles(ctx, folder)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return perch.Errorf(perch.ENotFound, "data source %s: %s holds no files", d.ID, s.S3URL(folder))
+	}
+	dir := strings.TrimSuffix(mkey, b.ID+".manifest") + "result/"
+	manifest := make(map[string]string, len(files))
+	var total batch.Result
+	var header []byte // the first file's first line
+	for i, f := range files {
+		c := &concat{s: s, ctx: ctx, files: files[:i+1], i: i, header: header}
+		var r io.Reader = c
+		if i > 0 && opt.Header {
+			r = io.MultiReader(bytes.NewReader(header), c)
+		}
+		name := strings.TrimSuffix(strings.ReplaceAll(strings.TrimPrefix(f.Key, folder+"/"), "/", "-"), ".gz")
+		out := dir + b.ID + "-" + name + ".gz"
+		res, err := s.predictInto(ctx, pred, r, out, opt)
+		c.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %v", s.S3URL(f.Key), err)
+		}
+		if i == 0 {
+			header = c.header
+		}
+		total.Records += res.Records
+		total.Invalid += res.Invalid
+		for _, e := range res.Errors {
+			if len(total.Errors) < 10 { // as many as one file reports
+				total.Errors = append(total.Errors, s.S3URL(f.Key)+": "+e)
+			}
+		}
+		manifest[s.S3URL(f.Key)] = s.S3URL(out)
+	}
+	m, err := json.Marshal(manifest)
+	if err != nil {
+		return err
+	}
+	if err := s.objects.Write(ctx, mkey, bytes.NewReader(m), "application/json"); err != nil {
+		return err
+	}
+	_, err = s.store.UpdateBatchPrediction(ctx, b.ID, func(b *perch.BatchPrediction) error {
+		b.TotalRecords = total.Records
+		b.InvalidRecords = total.Invalid
+		if len(total.Errors) > 0 {
+			b.Message = strings.Join(total.Errors, "; ")
+		}
+		return nil
+	})
+	return err
 }
 
 // writeOutput writes a batch prediction's output object from r, gzipped

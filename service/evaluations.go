@@ -13,6 +13,7 @@ import (
 	"github.com/perchml/perch/batch"
 	"github.com/perchml/perch/data"
 	"github.com/perchml/perch/learn"
+	"github.com/perchml/perch/model"
 )
 
 // EvaluationInput describes an evaluation to run.
@@ -330,6 +331,9 @@ func (s *Service) runBatch(ctx context.Context, b *perch.BatchPrediction) error 
 		return perch.Errorf(perch.EInvalid, "data source %s's attributes differ from those model %s was trained on", d.ID, m.ID)
 	}
 	opt := batch.Options{Header: d.Schema.DataFileContainsHeader, NoTarget: noTarget}
+	if mkey, ok := amlPerFile(b.ID, out); ok {
+		return s.runBatchFiles(ctx, b, d, p.predictor, in, mkey, opt)
+	}
 	var r io.ReadCloser
 	if d.Rearrangement != "" {
 		r, err = s.rearranged(ctx, in, d)
@@ -341,22 +345,9 @@ func (s *Service) runBatch(ctx context.Context, b *perch.BatchPrediction) error 
 		return err
 	}
 	defer r.Close()
-	pr, pw := io.Pipe()
-	var res batch.Result
-	done := make(chan error, 1)
-	go func() {
-		var err error
-		res, err = batch.Run(p.predictor, r, pw, opt)
-		pw.CloseWithError(err)
-		done <- err
-	}()
-	werr := s.writeOutput(ctx, out, pr)
-	pr.CloseWithError(werr) // unblock the batch if the write failed first
-	if err := <-done; err != nil {
-		return fmt.Errorf("%v", errMessage(err))
-	}
-	if werr != nil {
-		return werr
+	res, err := s.predictInto(ctx, p.predictor, r, out, opt)
+	if err != nil {
+		return err
 	}
 	if err := s.writeAMLManifest(ctx, b, d, out); err != nil {
 		return err
@@ -370,6 +361,25 @@ func (s *Service) runBatch(ctx context.Context, b *perch.BatchPrediction) error 
 		return nil
 	})
 	return err
+}
+
+// predictInto predicts the records of r into the output object out.
+func (s *Service) predictInto(ctx context.Context, pred *model.Predictor, r io.Reader, out string, opt batch.Options) (batch.Result, error) {
+	pr, pw := io.Pipe()
+	var res batch.Result
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		res, err = batch.Run(pred, r, pw, opt)
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	werr := s.writeOutput(ctx, out, pr)
+	pr.CloseWithError(werr) // unblock the batch if the write failed first
+	if err := <-done; err != nil {
+		return res, fmt.Errorf("%v", errMessage(err))
+	}
+	return res, werr
 }
 
 // rearranged streams the records of a data source that its rearrangement
