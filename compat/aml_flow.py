@@ -216,6 +216,35 @@ def batch():
     assert evald["Status"] == "COMPLETED"
 
 
+def who_and_where():
+    step("who created what, from where: CreatedByIamUser, InputDataLocationS3, LogUri and their filters")
+    root = "arn:aws:iam::000000000000:root"
+    m = ml.get_ml_model(MLModelId="ml-adult")
+    assert m["CreatedByIamUser"] == root, m
+    assert m["LogUri"].startswith("http") and m["LogUri"].endswith("/v1/models/ml-adult"), m["LogUri"]
+    # realtime() set the threshold; botocore reads the time as a datetime.
+    at = m["ScoreThresholdLastUpdatedAt"]
+    assert isinstance(at, datetime.datetime) and m["CreatedAt"] <= at <= m["LastUpdatedAt"], m
+    for op, kw, key, want in [
+        (ml.describe_data_sources, {"FilterVariable": "IAMUser", "EQ": root}, "DataSourceId", "ds-adult-train"),
+        (ml.describe_ml_models, {"FilterVariable": "IAMUser", "Prefix": "arn:aws:iam::000000000000:"}, "MLModelId", "ml-adult"),
+        (ml.describe_ml_models, {"FilterVariable": "TrainingDataURI", "EQ": "s3://bucket/adult/train.csv"}, "MLModelId", "ml-adult"),
+        (ml.describe_evaluations, {"FilterVariable": "DataURI", "Prefix": "s3://bucket/adult/"}, "EvaluationId", "ev-adult"),
+        (ml.describe_batch_predictions, {"FilterVariable": "DataURI", "EQ": "s3://bucket/adult/train.csv"}, "BatchPredictionId", "bp-adult"),
+        (ml.describe_batch_predictions, {"FilterVariable": "IAMUser", "EQ": root}, "BatchPredictionId", "bp-adult"),
+    ]:
+        results = op(**kw)["Results"]
+        assert want in [r[key] for r in results], (kw, results)
+        assert all(r["CreatedByIamUser"] == root for r in results), results
+    # Several comparators at once: a range of creation times.
+    d = ml.get_data_source(DataSourceId="ds-adult-train")
+    created = d["CreatedAt"].timestamp()
+    results = ml.describe_data_sources(FilterVariable="CreatedAt", GE="%.3f" % created, LT="%.3f" % (created + 0.001))["Results"]
+    assert "ds-adult-train" in [r["DataSourceId"] for r in results], results
+    assert all(r["CreatedAt"] == d["CreatedAt"] for r in results), results
+    assert ml.describe_data_sources(FilterVariable="Name", GE="adult", LT="adult")["Results"] == []
+
+
 WINE_COLUMNS = ["fixed_acidity", "volatile_acidity", "citric_acid", "residual_sugar", "chlorides",
                 "free_sulfur_dioxide", "total_sulfur_dioxide", "density", "pH", "sulphates", "alcohol"]
 WINE_ROWS = 6497
@@ -414,6 +443,7 @@ def main():
     evaluation()
     realtime()
     batch()
+    who_and_where()
     wine()
     cross_validation()
     paging()

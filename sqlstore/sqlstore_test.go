@@ -645,3 +645,48 @@ func TestStatements(t *testing.T) {
 		t.Errorf("statements = %q, want %q", got, want)
 	}
 }
+
+// TestMigrateCreatedBy opens a database as it was before entities
+// recorded their creator and input location, with an entity in it: the
+// migration gives the entity empty values, which the filters find.
+func TestMigrateCreatedBy(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func() *Store) {
+		ctx := context.Background()
+		s := open()
+		for _, stmt := range []string{
+			"DROP INDEX entities_created_by",
+			"DROP INDEX entities_data_url",
+			"ALTER TABLE entities DROP COLUMN created_by",
+			"DELETE FROM schema_migrations WHERE version = 3",
+			`INSERT INTO entities (kind, id, name, status, created_at, updated_at, datasource_id, doc) VALUES
+				('mlmodel', 'ml-old', 'old', 'COMPLETED', 1, 1, 'ds-old', '{"id":"ml-old","name":"old","status":"COMPLETED","trainingDataSourceId":"ds-old","type":"BINARY"}')`,
+		} {
+			if _, err := s.DB().ExecContext(ctx, stmt); err != nil {
+				t.Fatalf("%s: %v", stmt, err)
+			}
+		}
+		s.Close()
+		s = open()
+		if err := s.CreateMLModel(ctx, &perch.MLModel{Meta: perch.Meta{ID: "ml-new", CreatedBy: "arn:aws:iam::000000000000:root"}, InputDataURL: "s3://b/k"}); err != nil {
+			t.Fatal(err)
+		}
+		m, err := s.GetMLModel(ctx, "ml-old")
+		if err != nil || m.CreatedBy != "" || m.InputDataURL != "" || m.TrainingDataSource != "ds-old" {
+			t.Fatalf("old model: %+v, %v", m, err)
+		}
+		for _, c := range []struct {
+			f    perch.Filter
+			want string
+		}{
+			{perch.Filter{Variable: "IAMUser", Op: perch.OpEQ, Value: ""}, "[ml-old]"},
+			{perch.Filter{Variable: "TrainingDataURI", Op: perch.OpEQ, Value: ""}, "[ml-old]"},
+			{perch.Filter{Variable: "IAMUser", Op: perch.OpNE, Value: ""}, "[ml-new]"},
+			{perch.Filter{Variable: "TrainingDataURI", Op: perch.OpPrefix, Value: "s3://"}, "[ml-new]"},
+		} {
+			ids, err := listIDs(ctx, s.ListMLModels)(c.f)
+			if got := fmt.Sprint(ids); err != nil || got != c.want {
+				t.Errorf("%+v: %s, %v; want %s", c.f, got, err, c.want)
+			}
+		}
+	})
+}
