@@ -69,7 +69,6 @@ func (h *handler) filter(in *describeInput, vars []string) (perch.Filter, error)
 	if c.err != nil {
 		return f, c.err
 	}
-	// Several comparators all apply (GE and LE give a range).
 	for i := range cmps {
 		if locationVars[f.Variable] {
 			v := cmps[i].Value
@@ -79,6 +78,7 @@ func (h *handler) filter(in *describeInput, vars []string) (perch.Filter, error)
 			cmps[i].Value = h.svc.StoredURLPrefix(v)
 		}
 	}
+	// Several comparators all apply (GE and LE give a range).
 	if len(cmps) > 0 {
 		f.Op, f.Value, f.And = cmps[0].Op, cmps[0].Value, cmps[1:]
 	}
