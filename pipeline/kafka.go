@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -170,13 +171,19 @@ func (e *Engine) consumeKafka(ctx context.Context, p *perch.Pipeline) error {
 	}
 	size := cmp.Or(e.BatchRows, 1000)
 	runs := e.streamRuns(p, k.topic)
+	defer runs.flush(ctx)
 	for ctx.Err() == nil {
-		fs := cl.PollRecords(ctx, size)
+		// A poll waits for records; it gives up now and then so that a
+		// quiet stream's counts are stored.
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		fs := cl.PollRecords(pctx, size)
+		quiet := pctx.Err() != nil
+		cancel()
 		if ctx.Err() != nil || fs.IsClientClosed() {
 			return nil
 		}
 		recs := fs.Records()
-		if err := fs.Err(); err != nil {
+		if err := fs.Err(); err != nil && !(quiet && errors.Is(err, context.DeadlineExceeded)) {
 			if len(recs) == 0 {
 				return fmt.Errorf("stream %s: %w", src.URL, err)
 			}
@@ -184,6 +191,7 @@ func (e *Engine) consumeKafka(ctx context.Context, p *perch.Pipeline) error {
 		}
 		if len(recs) == 0 {
 			cl.AllowRebalance()
+			runs.flush(ctx)
 			continue
 		}
 		start := time.Now()

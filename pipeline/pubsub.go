@@ -248,6 +248,7 @@ func (e *Engine) consumePubsub(ctx context.Context, p *perch.Pipeline) error {
 	sinks, kinds, bp, rd := st.sinks, st.kinds, &st.batch, st.reader
 	size := cmp.Or(e.BatchRows, 1000)
 	runs := e.streamRuns(p, key)
+	defer runs.flush(ctx)
 	var results []Result
 	for ctx.Err() == nil {
 		msgs, err := receiveBatch(ctx, sub, size, 250*time.Millisecond)
@@ -256,7 +257,11 @@ func (e *Engine) consumePubsub(ctx context.Context, p *perch.Pipeline) error {
 			nack(msgs)
 			return fmt.Errorf("stream %s: %w", src.URL, err)
 		}
-		if len(msgs) == 0 || ctx.Err() != nil {
+		if len(msgs) == 0 {
+			runs.flush(ctx) // quiet: what was counted is stored
+			continue
+		}
+		if ctx.Err() != nil {
 			continue // not acknowledged: delivered again
 		}
 		results = results[:0]

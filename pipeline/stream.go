@@ -114,6 +114,7 @@ func (e *Engine) Consume(ctx context.Context, p *perch.Pipeline) error {
 	sinks, kinds, perBatch, bp, rd := st.sinks, st.kinds, st.perBatch, &st.batch, st.reader
 	size := cmp.Or(e.BatchRows, 1000)
 	runs := e.streamRuns(p, src.Subject)
+	defer runs.flush(ctx)
 	var results []Result
 	for ctx.Err() == nil {
 		batch, err := cons.Fetch(size, jetstream.FetchMaxWait(250*time.Millisecond))
@@ -155,6 +156,7 @@ func (e *Engine) Consume(ctx context.Context, p *perch.Pipeline) error {
 			e.log().Warn("stream fetch", "pipeline", p.ID, "err", err)
 		}
 		if len(msgs) == 0 {
+			runs.flush(ctx) // quiet: what was counted is stored
 			continue
 		}
 		if streamBeforeCommit != nil {

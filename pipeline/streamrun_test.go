@@ -81,6 +81,11 @@ func TestStreamRunWindows(t *testing.T) {
 	a.now = at("2026-11-26T13:41:00Z")
 	a.add(ctx, 7, 2, []string{"worse", "worst"}, 10*time.Millisecond)
 	a.add(ctx, 0, 0, nil, time.Millisecond) // nothing read: nothing counted
+	if r := streamRunsOf(t, e, e.p); len(r) != 1 {
+		t.Errorf("%d runs stored before the consumer stopped", len(r))
+	}
+	a.flush(ctx) // the consumer stops
+	b.flush(ctx)
 
 	runs := streamRunsOf(t, e, e.p)
 	if len(runs) != 2 {
@@ -92,7 +97,7 @@ func TestStreamRunWindows(t *testing.T) {
 	}
 	r := got["stream:records.income@2026-11-26T13:40Z"]
 	if r == nil || r.Rows != 90 || r.Predicted != 89 || r.DeadLetters != 1 || len(r.Errors) != 1 || r.DurationMS != 55 ||
-		r.Version != "2026-11-26T13:40Z" || !r.Landed.Equal(at("2026-11-26T13:40:00Z")()) || !r.FinishedAt.Equal(at("2026-11-26T13:40:59Z")()) {
+		r.Version != "2026-11-26T13:40Z" || !r.Landed.Equal(at("2026-11-26T13:40:00Z")()) || !r.FinishedAt.Equal(at("2026-11-26T13:40:59Z")()) || !r.StartedAt.Equal(at("2026-11-26T13:40:05Z")()) {
 		t.Errorf("13:40 run %+v", r)
 	}
 	r = got["stream:records.income@2026-11-26T13:41Z"]
