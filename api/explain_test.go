@@ -15,8 +15,8 @@ func TestExplain(t *testing.T) {
 	id := e.call(t, 201, "POST", "/v1/models", map[string]any{
 		"name": "income trees", "type": "BINARY", "trainingDataSourceId": a.train, "parameters": map[string]string{"gbdt.numTrees": "20"},
 	}).json(t)["id"].(string)
-	if m := e.waitDone(t, "/v1/models/"+id); m["algorithm"] != "gbdt" {
-		t.Fatalf("model: %v", m)
+	if m := e.waitDone(t, "/v1/models/"+id); m["algorithm"] != "gbdt" || m["createdBy"] != "arn:aws:iam::000000000000:root" {
+		t.Fatalf("model (created with the root key): %v", m)
 	}
 	e.call(t, 200, "POST", "/v1/models/"+id+"/endpoint", nil)
 	rec := map[string]any{"record": a.record(foundingRecord)}
