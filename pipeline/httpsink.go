@@ -187,6 +187,8 @@ func (s *httpSink) post(ctx context.Context, rs []Result) error {
 
 func (s *httpSink) finish(context.Context) error { return nil }
 
+func (s *httpSink) setKey(key string) { s.key = key }
+
 func (s *httpSink) close() error {
 	s.client.CloseIdleConnections()
 	return nil

@@ -148,23 +148,19 @@ func (e *Engine) consumeKafka(ctx context.Context, p *perch.Pipeline) error {
 	defer dlb.Close()
 	const version = "kafka"
 	layout := NewLayout(pred.Model())
-	parts := map[int32]*streamSinks{}
-	defer func() {
-		for _, st := range parts {
-			closeSinks(st.sinks)
-		}
-	}()
-	sinksOf := func(part int32) (*streamSinks, error) {
-		if st := parts[part]; st != nil {
-			return st, nil
-		}
-		st, err := openStreamSinks(ctx, p, layout, kafkaKey(k.topic, part), version, pred)
-		if err != nil {
-			return nil, err
-		}
-		parts[part] = st
-		return st, nil
+	// One set of sinks serves every partition, moved to a partition's key
+	// before its records are written.
+	st, err := openStreamSinks(ctx, p, layout, kafkaKey(k.topic, 0), version, pred)
+	if err != nil {
+		return err
 	}
+	defer closeSinks(st.sinks)
+	for _, s := range st.sinks {
+		if _, ok := s.(rekeyer); !ok {
+			return fmt.Errorf("stream %s: a sink of kind %T cannot take a partition's key", src.URL, s)
+		}
+	}
+	rd := st.reader
 	type partBatch struct {
 		results []Result
 		dead    []DeadLetter
@@ -206,16 +202,12 @@ func (e *Engine) consumeKafka(ctx context.Context, p *perch.Pipeline) error {
 				batches[r.Partition] = b
 				order = append(order, r.Partition)
 			}
-			st, err := sinksOf(r.Partition)
-			if err != nil {
-				return err
-			}
 			text := strings.TrimRight(string(r.Value), "\r\n")
 			rec := Record{Row: r.Offset, Line: 1, Raw: text}
-			if st.reader.jsonl {
-				rec.Fields, rec.Err = st.reader.parseJSON(text, 1)
+			if rd.jsonl {
+				rec.Fields, rec.Err = rd.parseJSON(text, 1)
 			} else {
-				rec.Fields, rec.Err = st.reader.parseCSV(text, 1)
+				rec.Fields, rec.Err = rd.parseCSV(text, 1)
 			}
 			if rec.Err != nil {
 				b.dead = append(b.dead, DeadLetter{Pipeline: p.ID, Object: kafkaKey(k.topic, r.Partition), Version: version, Row: r.Offset, Line: 1, Raw: text, Error: rec.Err.Error()})
@@ -237,8 +229,11 @@ func (e *Engine) consumeKafka(ctx context.Context, p *perch.Pipeline) error {
 		}
 		slices.Sort(order)
 		for _, part := range order {
-			st, b := parts[part], batches[part]
-			if err := e.commitPubsub(ctx, p, &st.batch, st.sinks, st.kinds, layout, dlb, kafkaKey(k.topic, part), version, b.results, b.dead); err != nil {
+			key, b := kafkaKey(k.topic, part), batches[part]
+			for _, s := range st.sinks {
+				s.(rekeyer).setKey(key)
+			}
+			if err := e.commitPubsub(ctx, p, &st.batch, st.sinks, st.kinds, layout, dlb, key, version, b.results, b.dead); err != nil {
 				return err
 			}
 		}
@@ -307,6 +302,8 @@ func (s *kafkaSink) write(ctx context.Context, rs []Result) error {
 }
 
 func (s *kafkaSink) finish(context.Context) error { return nil }
+
+func (s *kafkaSink) setKey(key string) { s.key = key }
 
 func (s *kafkaSink) close() error {
 	s.cl.Close()

@@ -613,6 +613,13 @@ func openSinks(ctx context.Context, p *perch.Pipeline, layout *Layout, key, vers
 	return sinks, kinds, outputs, nil
 }
 
+// rekeyer is a sink a stream consumer can move to another key between
+// writes, rather than open one for each: a Kafka topic's partitions are
+// keys of their own.
+type rekeyer interface {
+	setKey(key string)
+}
+
 func closeSinks(sinks []sink) {
 	for _, s := range sinks {
 		s.close()

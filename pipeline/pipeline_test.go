@@ -628,6 +628,22 @@ func TestSQLSinkRewrite(t *testing.T) {
 			if err := s.db.QueryRow("SELECT predicted_original_label, score FROM predictions WHERE source_row = 3").Scan(&label, &score); err != nil || label != rs[2].Prediction.Original || score != rs[2].Prediction.Scores[0].Value {
 				t.Errorf("row 3: %s %v (%v)", label, score, err)
 			}
+			// Moved to another key (a stream's partition), a sink writes
+			// that key's rows, also through the statement it prepared.
+			s.perStmt = 10
+			if err := s.write(ctx, rs[:10]); err != nil || s.stmt == nil && !s.postgres {
+				t.Fatalf("%v (statement %v)", err, s.stmt)
+			}
+			s.setKey("a.csv/1")
+			if err := s.write(ctx, rs[:20]); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.db.QueryRow("SELECT count(*) FROM predictions WHERE source_key = 'a.csv/1'").Scan(&n); err != nil || n != 20 {
+				t.Errorf("%d rows of the new key (%v)", n, err)
+			}
+			if err := s.db.QueryRow("SELECT count(*) FROM predictions").Scan(&n); err != nil || n != 50 {
+				t.Errorf("%d rows (%v)", n, err)
+			}
 		})
 	}
 }

@@ -410,6 +410,8 @@ func (s *pubsubSink) write(ctx context.Context, rs []Result) error {
 
 func (s *pubsubSink) finish(context.Context) error { return nil }
 
+func (s *pubsubSink) setKey(key string) { s.key = key }
+
 func (s *pubsubSink) close() error {
 	if s.shared {
 		return nil

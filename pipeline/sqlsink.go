@@ -255,6 +255,19 @@ func (s *sqlSink) write(ctx context.Context, rs []Result) error {
 
 func (s *sqlSink) finish(context.Context) error { return nil }
 
+// setKey makes the next writes' rows of another key; the statement,
+// which holds the key, is prepared again.
+func (s *sqlSink) setKey(key string) {
+	if s.src[1] == key {
+		return
+	}
+	s.src[1] = key
+	if s.stmt != nil {
+		s.stmt.Close()
+		s.stmt = nil
+	}
+}
+
 func (s *sqlSink) close() error {
 	if s.stmt != nil {
 		s.stmt.Close()

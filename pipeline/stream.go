@@ -284,6 +284,8 @@ func (s *streamSink) write(ctx context.Context, rs []Result) error {
 
 func (s *streamSink) finish(context.Context) error { return nil }
 
+func (s *streamSink) setKey(key string) { s.key = key }
+
 func (s *streamSink) close() error {
 	s.nc.Close()
 	return nil
