@@ -4,9 +4,10 @@
 # 30%, REGRESSION and MULTICLASS). XGBoost runs the shared peer's
 # settings: hist, 300 trees, depth 6, learning rate 0.1, 2 threads. perch
 # runs its default gbdt parameters on Adult and, on wine, the same tree
-# budget as XGBoost (300 trees, depth 6, learning rate 0.1). Both are timed from records in memory (perch: learn.Train
-# from a loaded table, binning included; XGBoost: fit from a DataFrame),
-# alternated ROUNDS times. Needs Debian's python3-xgboost, python3-sklearn
+# budget as XGBoost (300 trees, depth 6, learning rate 0.1). Both are
+# timed from records in memory (perch: learn.Train from a loaded table,
+# binning included; XGBoost: fit from a DataFrame), alternated ROUNDS
+# times. Needs Debian's python3-xgboost, python3-sklearn
 # and python3-pandas, run with /usr/bin/python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
