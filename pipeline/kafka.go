@@ -14,7 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/perchml/perch"
 	"github.com/perchml/perch/objects"
@@ -141,6 +143,11 @@ func (e *Engine) consumeKafka(ctx context.Context, p *perch.Pipeline) error {
 		return fmt.Errorf("stream %s: %w", src.URL, err)
 	}
 	defer cl.CloseAllowingRebalance() // leaves the group, committing nothing
+	// A client waits for brokers and topics to come without a word; a
+	// consumer that cannot start says why instead.
+	if err := kafkaTopicExists(ctx, cl, k.topic); err != nil {
+		return fmt.Errorf("stream %s: %w", src.URL, err)
+	}
 	dlb, err := objects.Open(ctx, p.DeadLetter)
 	if err != nil {
 		return err
@@ -253,6 +260,30 @@ func (e *Engine) consumeKafka(ctx context.Context, p *perch.Pipeline) error {
 	return nil
 }
 
+// kafkaWait bounds how long a consumer waits for a broker to tell it
+// about its topic, and a sink for the brokers to take a batch.
+var kafkaWait = 30 * time.Second
+
+// kafkaTopicExists asks the brokers about topic.
+func kafkaTopicExists(ctx context.Context, cl *kgo.Client, topic string) error {
+	ctx, cancel := context.WithTimeout(ctx, kafkaWait)
+	defer cancel()
+	req := kmsg.NewPtrMetadataRequest()
+	t := kmsg.NewMetadataRequestTopic()
+	t.Topic = kmsg.StringPtr(topic)
+	req.Topics = append(req.Topics, t)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return fmt.Errorf("no broker answered: %w", err)
+	}
+	for _, t := range resp.Topics {
+		if err := kerr.ErrorForCode(t.ErrorCode); err != nil {
+			return fmt.Errorf("topic %s: %w", topic, err)
+		}
+	}
+	return nil
+}
+
 // kafkaKey is a partition's key in the sinks and the dead letters.
 func kafkaKey(topic string, part int32) string {
 	return topic + "/" + strconv.Itoa(int(part))
@@ -275,7 +306,9 @@ func openKafkaSink(def *perch.StreamSink, l *Layout, pipelineID, key, version st
 	if err != nil {
 		return nil, err
 	}
-	cl, err := kgo.NewClient(k.opts(kgo.DefaultProduceTopic(k.topic), kgo.AllowAutoTopicCreation())...)
+	// A batch the brokers do not take in time fails, and is written
+	// again later, rather than holding its run or consumer for good.
+	cl, err := kgo.NewClient(k.opts(kgo.DefaultProduceTopic(k.topic), kgo.AllowAutoTopicCreation(), kgo.RecordDeliveryTimeout(kafkaWait))...)
 	if err != nil {
 		return nil, fmt.Errorf("stream sink %s: %w", def.URL, err)
 	}

@@ -178,3 +178,40 @@ func (e *env) query(t *testing.T, q string) string {
 	}
 	return b.String()
 }
+
+// TestKafkaDown: a consumer whose brokers do not answer, or whose topic
+// is not there, stops with the reason instead of waiting without a word,
+// and a sink whose brokers do not take a batch fails it.
+func TestKafkaDown(t *testing.T) {
+	old := kafkaWait
+	kafkaWait = time.Second
+	defer func() { kafkaWait = old }()
+	brokers := kafkaCluster(t, "records")
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for u, want := range map[string]string{
+		"kafka://127.0.0.1:1/records":     "no broker answered",
+		"kafka://" + brokers + "/missing": "topic missing: UNKNOWN_TOPIC_OR_PARTITION",
+	} {
+		p, err := e.store.UpdatePipeline(ctx, e.p.ID, func(p *perch.Pipeline) error {
+			p.Source = perch.PipelineSource{Stream: &perch.StreamSource{URL: u}}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.engine.Consume(ctx, p); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", u, err, want)
+		}
+	}
+	s, err := openKafkaSink(&perch.StreamSink{URL: "kafka://127.0.0.1:1/out"}, NewLayout(adult(t).Model()), "p", "k", "v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	start := time.Now()
+	if err := s.write(ctx, []Result{{Record: Record{Row: 1}}}); err == nil || ctx.Err() != nil {
+		t.Errorf("a write to no broker: %v after %s", err, time.Since(start))
+	}
+}
