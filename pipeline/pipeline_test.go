@@ -570,6 +570,26 @@ func TestWatchStalledCopy(t *testing.T) {
 	}
 }
 
+// TestWatchFutureModTime takes a file whose modification time is ahead
+// of the clock once two listings agree on it.
+func TestWatchFutureModTime(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &Watcher{Engine: e.engine, Poll: 20 * time.Millisecond, Enqueue: e.engine.Run}
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	path := filepath.Join(e.dir, "inbox", "ahead.csv")
+	tmp := filepath.Join(e.dir, "ahead.csv")
+	os.WriteFile(tmp, testRows(t, 10), 0o600)
+	ahead := time.Now().Add(time.Hour)
+	if err := os.Chtimes(tmp, ahead, ahead); err != nil {
+		t.Fatal(err)
+	}
+	os.Rename(tmp, path)
+	waitRows(t, e, 10)
+}
+
 func waitRows(t *testing.T, e *env, want int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)

@@ -357,7 +357,9 @@ func (w *Watcher) scanOne(ctx context.Context, p *perch.Pipeline, settle time.Du
 			sn, ok := s.seen[o.Key]
 			if !ok || sn.etag != o.ETag || sn.at.IsZero() {
 				sn = seen{etag: o.ETag}
-				if now.Sub(o.ModTime) >= settle {
+				// A time ahead of the clock (another machine's, or one a
+				// copy kept) says nothing: the listings alone decide.
+				if age := now.Sub(o.ModTime); age >= settle || age < 0 {
 					sn.at = now
 					due = earlier(due, now.Add(settle))
 				} else {
