@@ -128,7 +128,7 @@ func TestPubsubMem(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer results.Shutdown(ctx)
-	src := "mem://" + topic + "?ackdeadline=300ms"
+	src := "mem://" + topic + "?ackdeadline=1s"
 	p, err := e.store.UpdatePipeline(ctx, e.p.ID, func(p *perch.Pipeline) error {
 		p.Source = perch.PipelineSource{Stream: &perch.StreamSource{URL: src}}
 		p.Sinks = append(p.Sinks, perch.PipelineSink{Stream: &perch.StreamSink{URL: outURL}})

@@ -36,7 +36,7 @@ func natsServer(t *testing.T) string {
 func TestStream(t *testing.T) {
 	u := natsServer(t)
 	e := newEnv(t)
-	e.engine.AckWait = 500 * time.Millisecond
+	e.engine.AckWait = time.Second
 	e.engine.BatchRows = 40
 	ctx := context.Background()
 	p, err := e.store.UpdatePipeline(ctx, e.p.ID, func(p *perch.Pipeline) error {

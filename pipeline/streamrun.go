@@ -53,7 +53,10 @@ func streamRunKey(source string, t time.Time) (key, window string) {
 
 // add counts a batch that every sink has committed and the broker has
 // been told of: its records predicted and its dead letters, with their
-// first errors, and the time it took from read to commit.
+// first errors, and the time it took from read to commit. A batch a
+// stopped consumer read is counted once, by the consumer that commits
+// it; a message the broker delivered again because its ack deadline
+// passed while it was being committed is counted each time.
 func (s *streamRuns) add(ctx context.Context, predicted, dead int64, errs []string, took time.Duration) {
 	if predicted+dead == 0 {
 		return
