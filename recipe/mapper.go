@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/perchml/perch"
 )
@@ -495,7 +496,9 @@ func bin(edges []float64, x float64) int {
 func ParseNumber(s string) (float64, bool) { return parseNumber(s) }
 
 func parseNumber(s string) (float64, bool) {
-	s = strings.TrimSpace(s)
+	if len(s) == 0 || s[0] <= ' ' || s[len(s)-1] <= ' ' || s[0] >= utf8.RuneSelf || s[len(s)-1] >= utf8.RuneSelf {
+		s = strings.TrimSpace(s) // the readers trim, so this is seldom needed
+	}
 	if x, ok := simpleDecimal(s); ok {
 		return x, true
 	}

@@ -115,6 +115,13 @@ func (m *Model) Check(width int) error {
 		}
 		switch f.Type {
 		case perch.Categorical:
+			seen := make(map[string]bool, len(f.Categories))
+			for _, c := range f.Categories {
+				if seen[c] {
+					return bad("feature " + f.Name + " lists a category twice")
+				}
+				seen[c] = true
+			}
 		case perch.Numeric, perch.Binary:
 			if !slices.IsSorted(f.Uppers) {
 				return bad("feature " + f.Name + " has unsorted bins")
@@ -203,9 +210,8 @@ type Compiled struct {
 	sets   []uint64  // the wide categorical splits' sets of bins going right
 	values []float64 // per node: a leaf's value
 	roots  []uint32
-	depths []uint8            // per tree: the most splits a walk takes to a leaf
-	narrow bool               // no split is wide
-	lookup []map[string]uint8 // per categorical feature: value → bin
+	depths []uint8     // per tree: the most splits a walk takes to a leaf
+	lookup []*catIndex // per categorical feature: value → bin
 }
 
 // Compile prepares m, which must have passed Check, for prediction.
@@ -255,15 +261,11 @@ func Compile(m *Model) *Compiled {
 		}
 		c.depths = append(c.depths, deepest)
 	}
-
-	c.lookup = make([]map[string]uint8, len(m.Features))
+	c.lookup = make([]*catIndex, len(m.Features))
 	for i := range m.Features {
 		f := &m.Features[i]
 		if f.categorical() {
-			c.lookup[i] = make(map[string]uint8, len(f.Categories))
-			for j, v := range f.Categories {
-				c.lookup[i][v] = uint8(j + 2)
-			}
+			c.lookup[i] = newCatIndex(f.Categories)
 		}
 	}
 	return c
@@ -293,16 +295,13 @@ func (c *Compiled) Bin(fields []string, bins []uint8) {
 }
 
 // binValue returns the bin of the raw value v of f.
-func binValue(f *Feature, lookup map[string]uint8, v string) uint8 {
+func binValue(f *Feature, lookup *catIndex, v string) uint8 {
 	if v == "" {
 		return 0
 	}
 	switch f.Type {
 	case perch.Categorical:
-		if b, ok := lookup[v]; ok {
-			return b
-		}
-		return 1
+		return lookup.bin(v)
 	case perch.Binary:
 		b, ok := perch.ParseBinary(v)
 		if !ok {
