@@ -115,6 +115,46 @@ func TestKafka(t *testing.T) {
 	}
 }
 
+// TestKafkaJSON reads a topic of JSON records, one a message.
+func TestKafkaJSON(t *testing.T) {
+	brokers := kafkaCluster(t, "records")
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	p, err := e.store.UpdatePipeline(ctx, e.p.ID, func(p *perch.Pipeline) error {
+		p.Source = perch.PipelineSource{Format: "jsonl", Stream: &perch.StreamSource{URL: "kafka://" + brokers + "/records"}}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(brokers, ",")...), kgo.DefaultProduceTopic("records"), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	for _, v := range []string{`{"age": 31, "native_country": "Peru"}`, `{"age": "52", "workclass": "Private"}` + "\n", `[1]`} {
+		if err := pub.ProduceSync(ctx, &kgo.Record{Partition: 1, Value: []byte(v)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- e.engine.Consume(ctx, p) }()
+	waitRows(t, e, 2)
+	if got := e.query(t, "SELECT source_key, source_row, age FROM predictions ORDER BY source_row"); got != "records/1 0 31\nrecords/1 1 52\n" {
+		t.Errorf("rows:\n%s", got)
+	}
+	for deadline := time.Now().Add(5 * time.Second); len(e.deadLetters(t)) == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if dl := e.deadLetters(t); len(dl) != 1 || dl[0].Raw != "[1]" || dl[0].Row != 2 {
+		t.Errorf("dead letters %+v", dl)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Error(err)
+	}
+}
+
 // TestKafkaCheck takes Kafka URLs with the brokers, the topic and the
 // group in them.
 func TestKafkaCheck(t *testing.T) {
