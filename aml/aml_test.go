@@ -319,7 +319,7 @@ func TestValidation(t *testing.T) {
 			return in
 		}()},
 		{"CreateMLModel", "MLModelType", map[string]any{"MLModelId": "m", "MLModelType": "TREES", "TrainingDataSourceId": "d"}},
-		{"CreateMLModel", "sgd", map[string]any{"MLModelId": "m", "MLModelType": "BINARY", "TrainingDataSourceId": "d", "Parameters": map[string]string{"algorithm": "gbdt"}}},
+		{"CreateMLModel", "sgd (perch also trains gbdt)", map[string]any{"MLModelId": "m", "MLModelType": "BINARY", "TrainingDataSourceId": "d", "Parameters": map[string]string{"algorithm": "forest"}}},
 		{"CreateBatchPrediction", "OutputUri", map[string]any{"BatchPredictionId": "b", "MLModelId": "m", "BatchPredictionDataSourceId": "d", "OutputUri": "s3://b/a/../c"}},
 		{"CreateBatchPrediction", "OutputUri", map[string]any{"BatchPredictionId": "b", "MLModelId": "m", "BatchPredictionDataSourceId": "d", "OutputUri": "s3://b/a:c"}},
 		{"Predict", "PredictEndpoint", map[string]any{"MLModelId": "m", "Record": map[string]string{}, "PredictEndpoint": "ftp://x"}},
@@ -428,6 +428,16 @@ func TestFlow(t *testing.T) {
 		if p.PredictedLabel != "1" || len(p.PredictedScores) != 1 || p.PredictedScores["1"] < 0.25 || p.PredictedValue != nil ||
 			p.Details["PredictiveModelType"] != "BINARY" || p.Details["Algorithm"] != "SGD" {
 			t.Errorf("Predict: %+v", p)
+		}
+
+		// perch's trees, asked for by name, answer as trees.
+		s.must(t, "CreateMLModel", map[string]any{"MLModelId": "ml-trees", "MLModelName": "trees", "MLModelType": "BINARY", "TrainingDataSourceId": "ds-train",
+			"Parameters": map[string]string{"algorithm": "gbdt", "gbdt.numTrees": "5", "gbdt.minDataInLeaf": "1"}}, nil)
+		s.wait(t, "DescribeMLModels", "Name", "trees")
+		s.must(t, "CreateRealtimeEndpoint", map[string]any{"MLModelId": "ml-trees"}, nil)
+		s.must(t, "Predict", map[string]any{"MLModelId": "ml-trees", "Record": map[string]string{"x": "9.5", "color": "red"}, "PredictEndpoint": s.url}, &pred)
+		if p := pred.Prediction; p.Details["Algorithm"] != "GBDT" || len(p.PredictedScores) != 1 {
+			t.Errorf("Predict with trees: %+v", p)
 		}
 
 		// The hand reader's fallback: escapes and non-ASCII values.

@@ -234,12 +234,12 @@ func createMLModel(ctx context.Context, h *handler, in *createMLModelInput) (any
 		rc = string(b)
 	}
 	// AML's one algorithm is sgd, whatever perch's default: AML's callers
-	// get the models AML trained. TrainingParameters read it back, as
-	// AML's did.
+	// get the models AML trained unless they ask for perch's trees by
+	// name. TrainingParameters read it back, as AML's did.
 	params := map[string]string{"algorithm": "sgd"}
 	for k, v := range in.Parameters {
-		if k == "algorithm" && v != "sgd" {
-			return nil, invalid("Parameters: algorithm %q: AML's algorithm is sgd", v)
+		if k == "algorithm" && v != "sgd" && v != "gbdt" {
+			return nil, invalid("Parameters: algorithm %q: AML's algorithm is sgd (perch also trains gbdt)", v)
 		}
 		params[k] = v
 	}

@@ -344,7 +344,9 @@ func appendPrediction(b []byte, p *perch.Prediction) []byte {
 	}
 	b = append(b, `,"details":{"PredictiveModelType":`...)
 	b = perch.AppendJSONString(b, string(p.Type))
-	b = append(b, `,"Algorithm":"SGD"}}}`...)
+	b = append(b, `,"Algorithm":`...)
+	b = perch.AppendJSONString(b, p.Algorithm)
+	b = append(b, `}}}`...)
 	return b
 }
 
