@@ -20,7 +20,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/perchml/perch"
@@ -494,9 +496,7 @@ func readBatches(ctx context.Context, rd *Reader, pred *model.Predictor, size in
 	go func() {
 		defer close(out)
 		for b := range read {
-			for i := range b.results {
-				pred.Predict(b.results[i].Fields, &b.results[i].Prediction)
-			}
+			predictAll(pred, b.results)
 			select {
 			case out <- b:
 			case <-ctx.Done():
@@ -553,6 +553,32 @@ func readBatches(ctx context.Context, rd *Reader, pred *model.Predictor, size in
 		}
 	}()
 	return out, errc
+}
+
+// predictAll predicts a batch's records in place, on every core when the
+// batch is large enough to share: a tree model's prediction costs more
+// than reading and writing a record, and would hold the pipeline to one
+// core.
+func predictAll(pred *model.Predictor, rs []Result) {
+	const least = 512 // records a goroutine is worth
+	n := min(runtime.GOMAXPROCS(0), len(rs)/least)
+	if n <= 1 {
+		for i := range rs {
+			pred.Predict(rs[i].Fields, &rs[i].Prediction)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	per := (len(rs) + n - 1) / n
+	for lo := 0; lo < len(rs); lo += per {
+		part := rs[lo:min(len(rs), lo+per)]
+		wg.Go(func() {
+			for i := range part {
+				pred.Predict(part[i].Fields, &part[i].Prediction)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // sinkKind names a sink's kind, as metrics label it.

@@ -33,7 +33,8 @@ var (
 	adultErr  error
 )
 
-// adult returns a model trained on the first rows of the Adult data.
+// adult returns a model trained on the first rows of the Adult data, by
+// the default algorithm or the one PERCH_PIPELINE_ALGORITHM names.
 func adult(t testing.TB) *model.Predictor {
 	t.Helper()
 	adultOnce.Do(func() {
@@ -54,7 +55,11 @@ func adult(t testing.TB) *model.Predictor {
 			adultErr = err
 			return
 		}
-		m, err := learn.Train(tab, learn.Options{Type: perch.BinaryModel})
+		var params map[string]string
+		if alg := os.Getenv("PERCH_PIPELINE_ALGORITHM"); alg != "" {
+			params = map[string]string{"algorithm": alg}
+		}
+		m, err := learn.Train(tab, learn.Options{Type: perch.BinaryModel, Params: params})
 		if err != nil {
 			adultErr = err
 			return

@@ -17,7 +17,9 @@ import (
 // TestThroughput times one object of PERCH_PIPELINE_ROWS Adult-like rows
 // (cycled from Adult's test file) from landing in a watched folder to the
 // run's last commit, into each sink alone: go test -run Throughput -v
-// ./pipeline with PERCH_PIPELINE_ROWS=1000000. Skipped without it.
+// ./pipeline with PERCH_PIPELINE_ROWS=1000000 (and
+// PERCH_PIPELINE_ALGORITHM=sgd for AML's linear model rather than the
+// default trees). Skipped without it.
 func TestThroughput(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("PERCH_PIPELINE_ROWS"))
 	if n <= 0 {
@@ -85,8 +87,8 @@ func TestThroughput(t *testing.T) {
 			if r.Status != perch.StatusCompleted || r.Predicted != int64(n) {
 				t.Fatalf("run %+v", r)
 			}
-			t.Logf("%s: %d rows (%d MB) land to last commit in %s: %.0f rows/s (run alone %d ms)",
-				name, n, len(big)>>20, d.Round(time.Millisecond), float64(n)/d.Seconds(), r.DurationMS)
+			t.Logf("%s, %s model: %d rows (%d MB) land to last commit in %s: %.0f rows/s (run alone %d ms)",
+				name, adult(t).Model().Algorithm, n, len(big)>>20, d.Round(time.Millisecond), float64(n)/d.Seconds(), r.DurationMS)
 		})
 	}
 }
