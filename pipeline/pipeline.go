@@ -400,7 +400,7 @@ func (e *Engine) process(ctx context.Context, p *perch.Pipeline, r *perch.Pipeli
 	// Records are read and predicted a batch ahead of the writes, so
 	// parsing and the sinks' work overlap.
 	rctx, cancel := context.WithCancel(ctx)
-	free := make(chan *batch, 3)
+	free := make(chan *batch, 5)
 	batches, readErr := readBatches(rctx, rd, pred, size, free, func(rec *Record) DeadLetter {
 		return DeadLetter{Pipeline: p.ID, Object: r.Key, Version: r.Version, Row: rec.Row, Line: rec.Line, Raw: rec.Raw, Error: rec.Err.Error(), Header: rd.Header()}
 	})
@@ -489,8 +489,8 @@ type batch struct {
 // handed back on free. The error channel gets the
 // read error, or nil, once the batch channel is closed.
 func readBatches(ctx context.Context, rd *Reader, pred *model.Predictor, size int, free <-chan *batch, dead func(*Record) DeadLetter) (<-chan *batch, <-chan error) {
-	read := make(chan *batch, 1)
-	out := make(chan *batch, 1)
+	read := make(chan *batch, 2)
+	out := make(chan *batch, 2)
 	errc := make(chan error, 1)
 	// Reading and predicting are stages of their own, one batch apart.
 	go func() {
