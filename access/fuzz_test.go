@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzSigV4: a request signed with the right secret verifies whatever its
@@ -37,6 +38,21 @@ func FuzzSigV4(f *testing.F) {
 		r.Header.Set("Authorization", auth)
 		if id, err := v.Verify(r, body); err == nil && strings.TrimSpace(auth) != signed {
 			t.Fatalf("made-up Authorization %q verified as %q", auth, id)
+		}
+	})
+}
+
+// FuzzParseAmzDate: the hand parser agrees with time.Parse, in value and
+// in refusing.
+func FuzzParseAmzDate(f *testing.F) {
+	for _, s := range []string{"20150830T123600Z", "20240229T000000Z", "20230229T000000Z", "20151330T123600Z", "2015083OT123600Z", "20150830T246000Z", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, gerr := parseAmzDate(s)
+		want, werr := time.Parse(amzDateFormat, s)
+		if (gerr == nil) != (werr == nil) || gerr == nil && !got.Equal(want) {
+			t.Fatalf("%q: %v %v, time.Parse %v %v", s, got, gerr, want, werr)
 		}
 	})
 }

@@ -1,7 +1,6 @@
 package access
 
 import (
-	"bufio"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -68,7 +67,7 @@ type SigV4Verifier struct {
 // read) and returns the access key id that signed it. A refusal is a
 // *SigV4Error; any other error comes from Secret.
 func (v *SigV4Verifier) Verify(r *http.Request, body []byte) (string, error) {
-	auth := r.Header.Get("Authorization")
+	auth := header(r.Header, "Authorization")
 	if auth == "" {
 		return "", sigErr("MissingAuthenticationToken", "Missing Authentication Token")
 	}
@@ -77,7 +76,9 @@ func (v *SigV4Verifier) Verify(r *http.Request, body []byte) (string, error) {
 		return "", sigErr("IncompleteSignature", "Authorization header requires %s; got %q", sigV4Algorithm, alg)
 	}
 	var cred, signed, sig string
-	for _, part := range strings.Split(rest, ",") {
+	for more := true; more; {
+		var part string
+		part, rest, more = strings.Cut(rest, ",")
 		k, val, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok {
 			continue
@@ -100,7 +101,8 @@ func (v *SigV4Verifier) Verify(r *http.Request, body []byte) (string, error) {
 	if len(missing) > 0 {
 		return "", sigErr("IncompleteSignature", "Authorization header requires %s parameter(s)", strings.Join(missing, ", "))
 	}
-	scope := strings.Split(cred, "/")
+	var scopeBuf [5]string
+	scope := split(scopeBuf[:0], cred, '/')
 	if len(scope) != 5 || scope[0] == "" || scope[4] != "aws4_request" {
 		return "", sigErr("IncompleteSignature", "Credential must be ACCESSKEYID/DATE/REGION/SERVICE/aws4_request; got %q", cred)
 	}
@@ -111,11 +113,11 @@ func (v *SigV4Verifier) Verify(r *http.Request, body []byte) (string, error) {
 	if region == "" {
 		return "", sigErr("IncompleteSignature", "Credential names no region")
 	}
-	stamp := r.Header.Get("X-Amz-Date")
+	stamp := header(r.Header, "X-Amz-Date")
 	if stamp == "" {
-		stamp = r.Header.Get("Date")
+		stamp = header(r.Header, "Date")
 	}
-	t, err := time.Parse(amzDateFormat, stamp)
+	t, err := parseAmzDate(stamp)
 	if err != nil {
 		if t, err = http.ParseTime(stamp); err != nil {
 			return "", sigErr("IncompleteSignature", "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header")
@@ -125,11 +127,12 @@ func (v *SigV4Verifier) Verify(r *http.Request, body []byte) (string, error) {
 	if day != stamp[:8] {
 		return "", sigErr("InvalidSignature", "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s'", day, stamp[:8])
 	}
-	names := strings.Split(signed, ";")
+	var nameBuf [16]string
+	names := split(nameBuf[:0], signed, ';')
 	if !sort.StringsAreSorted(names) || !contains(names, "host") {
 		return "", sigErr("InvalidSignature", "SignedHeaders must be sorted and include host; got %q", signed)
 	}
-	if r.Header.Get("X-Amz-Date") != "" && !contains(names, "x-amz-date") {
+	if header(r.Header, "X-Amz-Date") != "" && !contains(names, "x-amz-date") {
 		return "", sigErr("InvalidSignature", "SignedHeaders must include x-amz-date")
 	}
 	now := time.Now
@@ -148,8 +151,10 @@ func (v *SigV4Verifier) Verify(r *http.Request, body []byte) (string, error) {
 		return "", sigErr("InvalidSignature", "Signature not yet current: %s is still later than %s (%s + %s.)", stamp, n.Add(skew).Format(amzDateFormat), n.Format(amzDateFormat), skew)
 	}
 	bodyHash := sha256.Sum256(body)
-	payload := hex.EncodeToString(bodyHash[:])
-	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" && h != payload {
+	var hexHash [2 * sha256.Size]byte
+	hex.Encode(hexHash[:], bodyHash[:])
+	payload := hexHash[:]
+	if h := header(r.Header, "X-Amz-Content-Sha256"); h != "" && h != string(payload) {
 		return "", sigErr("InvalidSignature", "The provided 'x-amz-content-sha256' header does not match what was computed.")
 	}
 	secret, err := v.Secret(r.Context(), akid)
@@ -158,19 +163,19 @@ func (v *SigV4Verifier) Verify(r *http.Request, body []byte) (string, error) {
 	}
 	ch := hasherPool.Get().(*hasher)
 	defer hasherPool.Put(ch) // want lives in it
-	ch.h.Reset()
-	ch.w.Reset(ch.h)
-	writeCanonicalRequest(ch.w, r, names, payload)
-	ch.w.Flush()
-	canonical := ch.h.Sum(ch.sum[:0])
+	ch.buf = appendCanonicalRequest(ch.buf[:0], r, names, payload)
+	ch.sum = sha256.Sum256(ch.buf)
+	canonical := ch.sum[:]
 	d := v.signingKey(cred, secret, day, region, service)
 	mac := d.macs.Get().(hash.Hash)
 	mac.Reset()
-	mac.Write([]byte(stringToSign(stamp, cred[len(akid)+1:], canonical)))
+	ch.sts = appendStringToSign(ch.sts[:0], stamp, cred[len(akid)+1:], canonical)
+	mac.Write(ch.sts)
 	want := mac.Sum(ch.mac[:0])
 	d.macs.Put(mac)
-	got, err := hex.DecodeString(sig)
-	if err != nil || subtle.ConstantTimeCompare(got, want) != 1 {
+	var got [sha256.Size]byte
+	gn, herr := hex.Decode(got[:], []byte(sig[:min(len(sig), 2*sha256.Size)]))
+	if herr != nil || len(sig) != 2*sha256.Size || subtle.ConstantTimeCompare(got[:gn], want) != 1 {
 		return "", sigErr("InvalidSignature", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
 	}
 	return akid, nil
@@ -202,18 +207,63 @@ type derived struct {
 	macs   sync.Pool // hash.Hash
 }
 
-// hasher hashes a canonical request through a buffer; pooled.
+// hasher holds a verification's buffers; pooled.
 type hasher struct {
-	h   hash.Hash
-	w   *bufio.Writer
+	buf []byte // the canonical request
+	sts []byte // the string to sign
 	sum [sha256.Size]byte
 	mac [sha256.Size]byte
 }
 
-var hasherPool = sync.Pool{New: func() any {
-	h := sha256.New()
-	return &hasher{h: h, w: bufio.NewWriterSize(h, 512)}
-}}
+var hasherPool = sync.Pool{New: func() any { return new(hasher) }}
+
+// header is h.Get(key) for a key already in canonical form, without
+// canonicalising it again.
+func header(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// parseAmzDate parses SigV4's basic ISO 8601 time, 20060102T150405Z, as
+// time.Parse would, for less.
+func parseAmzDate(s string) (time.Time, error) {
+	if len(s) != len(amzDateFormat) || s[8] != 'T' || s[15] != 'Z' {
+		return time.Parse(amzDateFormat, s) // for its error
+	}
+	var f [6]int
+	for i, w := range [6][2]int{{0, 4}, {4, 6}, {6, 8}, {9, 11}, {11, 13}, {13, 15}} {
+		for j := w[0]; j < w[1]; j++ {
+			c := s[j]
+			if c < '0' || c > '9' {
+				return time.Parse(amzDateFormat, s)
+			}
+			f[i] = f[i]*10 + int(c-'0')
+		}
+	}
+	if f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 || f[5] > 59 {
+		return time.Parse(amzDateFormat, s)
+	}
+	t := time.Date(f[0], time.Month(f[1]), f[2], f[3], f[4], f[5], 0, time.UTC)
+	if t.Day() != f[2] { // February 30th and the like
+		return time.Parse(amzDateFormat, s)
+	}
+	return t, nil
+}
+
+// split appends the parts of s between seps to dst, as strings.Split
+// would return them, without allocating while they fit.
+func split(dst []string, s string, sep byte) []string {
+	for {
+		i := strings.IndexByte(s, sep)
+		if i < 0 {
+			return append(dst, s)
+		}
+		dst = append(dst, s[:i])
+		s = s[i+1:]
+	}
+}
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
@@ -240,33 +290,43 @@ func SigningKey(secret, day, region, service string) []byte {
 }
 
 func stringToSign(stamp, scope string, canonicalHash []byte) string {
-	return sigV4Algorithm + "\n" + stamp + "\n" + scope + "\n" + hex.EncodeToString(canonicalHash)
+	return string(appendStringToSign(nil, stamp, scope, canonicalHash))
 }
 
-// writeCanonicalRequest writes SigV4's canonical form of r, over the
-// headers named (lower case, sorted), to w: a hash, which it is made for.
-func writeCanonicalRequest(b *bufio.Writer, r *http.Request, names []string, payload string) {
-	b.WriteString(r.Method)
-	b.WriteByte('\n')
-	b.WriteString(canonicalPath(r.URL))
-	b.WriteByte('\n')
-	b.WriteString(canonicalQuery(r.URL))
-	b.WriteByte('\n')
+// appendStringToSign appends SigV4's string to sign to b.
+func appendStringToSign(b []byte, stamp, scope string, canonicalHash []byte) []byte {
+	b = append(b, sigV4Algorithm+"\n"...)
+	b = append(b, stamp...)
+	b = append(b, '\n')
+	b = append(b, scope...)
+	b = append(b, '\n')
+	return hex.AppendEncode(b, canonicalHash)
+}
+
+// appendCanonicalRequest appends SigV4's canonical form of r, over the
+// headers named (lower case, sorted), to b.
+func appendCanonicalRequest(b []byte, r *http.Request, names []string, payload []byte) []byte {
+	b = append(b, r.Method...)
+	b = append(b, '\n')
+	b = append(b, canonicalPath(r.URL)...)
+	b = append(b, '\n')
+	b = append(b, canonicalQuery(r.URL)...)
+	b = append(b, '\n')
 	for _, n := range names {
-		b.WriteString(n)
-		b.WriteByte(':')
-		writeHeaderValue(b, r, n)
-		b.WriteByte('\n')
+		b = append(b, n...)
+		b = append(b, ':')
+		b = appendHeaderValue(b, r, n)
+		b = append(b, '\n')
 	}
-	b.WriteByte('\n')
+	b = append(b, '\n')
 	for i, n := range names {
 		if i > 0 {
-			b.WriteByte(';')
+			b = append(b, ';')
 		}
-		b.WriteString(n)
+		b = append(b, n...)
 	}
-	b.WriteByte('\n')
-	b.WriteString(payload)
+	b = append(b, '\n')
+	return append(b, payload...)
 }
 
 // canonicalName is a lower-case header name as net/http keys it; the
@@ -287,18 +347,16 @@ func canonicalName(name string) string {
 	return http.CanonicalHeaderKey(name)
 }
 
-// writeHeaderValue writes a header's canonical value: its values joined
-// by commas, each trimmed with inner runs of spaces made one.
-func writeHeaderValue(b *bufio.Writer, r *http.Request, name string) {
+// appendHeaderValue appends a header's canonical value: its values
+// joined by commas, each trimmed with inner runs of spaces made one.
+func appendHeaderValue(b []byte, r *http.Request, name string) []byte {
 	var vals []string
 	switch name {
 	case "host":
-		b.WriteString(r.Host)
-		return
+		return append(b, r.Host...)
 	case "content-length":
 		if r.ContentLength >= 0 && len(r.Header.Values("Content-Length")) == 0 {
-			b.WriteString(strconv.FormatInt(r.ContentLength, 10))
-			return
+			return strconv.AppendInt(b, r.ContentLength, 10)
 		}
 		vals = r.Header.Values(name)
 	default:
@@ -306,7 +364,11 @@ func writeHeaderValue(b *bufio.Writer, r *http.Request, name string) {
 	}
 	for i, v := range vals {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
+		}
+		if plainValue(v) {
+			b = append(b, v...)
+			continue
 		}
 		v = strings.Trim(v, " \t")
 		space := false
@@ -317,19 +379,34 @@ func writeHeaderValue(b *bufio.Writer, r *http.Request, name string) {
 				continue
 			}
 			if space {
-				b.WriteByte(' ')
+				b = append(b, ' ')
 				space = false
 			}
-			b.WriteByte(c)
+			b = append(b, c)
 		}
 	}
+	return b
+}
+
+// plainValue reports whether a header value is its own canonical form:
+// no tabs, no space at either end or twice in a row.
+func plainValue(v string) bool {
+	if v == "" || v[0] == ' ' || v[len(v)-1] == ' ' {
+		return v == ""
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] == '\t' || v[i] == ' ' && v[i+1] == ' ' {
+			return false
+		}
+	}
+	return true
 }
 
 // canonicalPath is the URI-encoded path, encoded again, as SigV4 has it
 // for every service but S3.
 func canonicalPath(u *url.URL) string {
 	p := u.EscapedPath()
-	if p == "" {
+	if p == "" || p == "/" {
 		return "/"
 	}
 	return uriEncode(p, false)
@@ -337,6 +414,9 @@ func canonicalPath(u *url.URL) string {
 
 // canonicalQuery is the query with keys and values encoded and sorted.
 func canonicalQuery(u *url.URL) string {
+	if u.RawQuery == "" {
+		return ""
+	}
 	q := u.Query()
 	if len(q) == 0 {
 		return ""
@@ -388,11 +468,8 @@ func SignV4(r *http.Request, body []byte, accessKeyID, secret, region, service s
 		r.Host = r.URL.Host
 	}
 	body256 := sha256.Sum256(body)
-	h := sha256.New()
-	b := bufio.NewWriter(h)
-	writeCanonicalRequest(b, r, names, hex.EncodeToString(body256[:]))
-	b.Flush()
+	canonical := sha256.Sum256(appendCanonicalRequest(nil, r, names, []byte(hex.EncodeToString(body256[:]))))
 	scope := stamp[:8] + "/" + region + "/" + service + "/aws4_request"
-	sig := hmacSHA256(SigningKey(secret, stamp[:8], region, service), stringToSign(stamp, scope, h.Sum(nil)))
+	sig := hmacSHA256(SigningKey(secret, stamp[:8], region, service), stringToSign(stamp, scope, canonical[:]))
 	r.Header.Set("Authorization", sigV4Algorithm+" Credential="+accessKeyID+"/"+scope+", SignedHeaders="+strings.Join(names, ";")+", Signature="+hex.EncodeToString(sig))
 }

@@ -5,7 +5,12 @@
 # and answering a fixed prediction), alternated, with the same wrk load and
 # the founding record as body.
 #
-#   bench/http.sh [--rounds N] [--duration 10s] [--with-fastapi SHARED_BENCH_DIR]
+#   bench/http.sh [--rounds N] [--duration 10s] [--with-aml] [--with-fastapi SHARED_BENCH_DIR]
+#
+# --with-aml also loads AML's Predict (POST / with X-Amz-Target
+# AmazonML_20141212.Predict, signed by the root AWS key pair; bench/amlsign
+# signs one request a round, which stays good for 5 minutes) on the same
+# model and record, and prints aml/rest req/s ratios (target >= 0.9).
 #
 # --with-fastapi also loads the FastAPI + scikit-learn peer (serve_fastapi.py
 # in SHARED_BENCH_DIR, 2 uvicorn workers; needs Debian's python3-fastapi,
@@ -18,12 +23,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 rounds=2
 duration=10s
 fastapi=""
+aml=""
 while [ $# -gt 0 ]; do
 	case $1 in
+	--with-aml) aml=1; shift ;;
 	--rounds) rounds=$2; shift 2 ;;
 	--duration) duration=$2; shift 2 ;;
 	--with-fastapi) fastapi=$(cd "$2" && pwd); shift 2 ;;
-	*) echo "usage: $0 [--rounds N] [--duration D] [--with-fastapi SHARED_BENCH_DIR]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--rounds N] [--duration D] [--with-aml] [--with-fastapi SHARED_BENCH_DIR]" >&2; exit 2 ;;
 	esac
 done
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
@@ -43,7 +50,7 @@ freeport() {
 }
 
 echo "building perch and the floor" >&2
-(cd "$root" && go build -o "$tmp/perch" ./cmd/perch && go build -o "$tmp/floor" ./bench/httpfloor)
+(cd "$root" && go build -o "$tmp/perch" ./cmd/perch && go build -o "$tmp/floor" ./bench/httpfloor && go build -o "$tmp/amlsign" ./bench/amlsign)
 
 # The founding record, as bench/post.lua sends it.
 cat >"$tmp/body.json" <<'EOF'
@@ -92,6 +99,18 @@ ready "$perch_url" "Bearer $key"
 [ -n "$fastapi_url" ] && ready "$fastapi_url"
 echo "perch answers: $(curl -s -H "Authorization: Bearer $key" -H 'Content-Type: application/json' --data @"$tmp/body.json" "$perch_url")" >&2
 
+# AML's Predict of the same record, signed anew each round.
+aml_url=http://127.0.0.1:$pport/
+if [ -n "$aml" ]; then
+	/usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["record"]; print(json.dumps({"MLModelId":"adult-income","Record":r,"PredictEndpoint":sys.argv[2]}))' \
+		"$tmp/body.json" "http://127.0.0.1:$pport" >"$tmp/aml.json"
+	amlsign() { "$tmp/amlsign" -credentials "$tmp/data/root-aws-credentials" -url "$aml_url" -body "$tmp/aml.json" >"$tmp/aml.headers"; }
+	amlsign
+	hdrs=()
+	while IFS= read -r l; do hdrs+=(-H "$l"); done <"$tmp/aml.headers"
+	echo "AML Predict answers: $(curl -s -X POST "${hdrs[@]}" --data-binary @"$tmp/aml.json" "$aml_url")" >&2
+fi
+
 # Latencies in ms from wrk's units.
 ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n *= 1; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'; }
 
@@ -100,7 +119,12 @@ results=$tmp/results
 # load NAME URL [AUTH]: one wrk run; appends "round name rps p50ms p99ms non2xx" to $results.
 load() {
 	local name=$1 url=$2 auth=${3:-} out rps p50 p99 bad
-	out=$(BODY=$tmp/body.json AUTH=$auth wrk -t2 -c32 -d"$duration" --latency -s "$root/bench/post.lua" "$url" 2>&1)
+	if [ "$name" = aml ]; then
+		amlsign
+		out=$(BODY=$tmp/aml.json HEADERS=$tmp/aml.headers wrk -t2 -c32 -d"$duration" --latency -s "$root/bench/aml.lua" "$url" 2>&1)
+	else
+		out=$(BODY=$tmp/body.json AUTH=$auth wrk -t2 -c32 -d"$duration" --latency -s "$root/bench/post.lua" "$url" 2>&1)
+	fi
 	rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
 	p50=$(ms "$(echo "$out" | awk '$1 == "50%" {print $2}')")
 	p99=$(ms "$(echo "$out" | awk '$1 == "99%" {print $2}')")
@@ -113,7 +137,15 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "wrk -t2 -c32 -d$duration --latency -s bench/post.lua, founding record"
 for round in $(seq 1 "$rounds"); do
 	load floor "$floor_url"
-	load perch "$perch_url" "Bearer $key"
+	# With --with-aml, every other round loads AML first, so that neither
+	# route always follows the other.
+	if [ -n "$aml" ] && [ $((round % 2)) -eq 0 ]; then
+		load aml "$aml_url"
+		load perch "$perch_url" "Bearer $key"
+	else
+		load perch "$perch_url" "Bearer $key"
+		[ -n "$aml" ] && load aml "$aml_url"
+	fi
 	[ -n "$fastapi_url" ] && load fastapi "$fastapi_url"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -127,6 +159,13 @@ awk '
 		q = (srps["perch"] / cnt["perch"]) / (srps["floor"] / cnt["floor"])
 		l = (sp99["perch"] / cnt["perch"]) / (sp99["floor"] / cnt["floor"])
 		printf "all rounds perch/floor: req/s %.2f (target >= 0.5: %s)  p99 %.2f (target <= 2.0: %s)\n", q, q >= 0.5 ? "holds" : "MISSED", l, l <= 2.0 ? "holds" : "MISSED"
+		for (r = 1; r <= n; r++)
+			if (rps[r, "aml"])
+				printf "round %d  aml/rest: req/s %.2f  p99 %.2f\n", r, rps[r, "aml"] / rps[r, "perch"], p99[r, "aml"] / p99[r, "perch"]
+		if (cnt["aml"]) {
+			a = (srps["aml"] / cnt["aml"]) / (srps["perch"] / cnt["perch"])
+			printf "all rounds aml/rest: req/s %.2f (target >= 0.9: %s)  p99 %.2f\n", a, a >= 0.9 ? "holds" : "MISSED", (sp99["aml"] / cnt["aml"]) / (sp99["perch"] / cnt["perch"])
+		}
 		if (cnt["fastapi"])
 			printf "all rounds perch/fastapi: req/s %.1f  p99 %.3f\n", (srps["perch"] / cnt["perch"]) / (srps["fastapi"] / cnt["fastapi"]), (sp99["perch"] / cnt["perch"]) / (sp99["fastapi"] / cnt["fastapi"])
 		if (bad) printf "WARNING: %d non-2xx answers\n", bad

@@ -1,0 +1,82 @@
+// Command amlsign signs one AmazonML_20141212 request with SigV4 and
+// prints its headers, one "Name: value" a line, so that a load generator
+// can send the same signed request for the minutes the signature is good
+// for (perch allows 5 minutes of clock skew, as AWS did).
+//
+//	amlsign -credentials DIR/root-aws-credentials -url http://127.0.0.1:8080/ -target Predict -body FILE
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/perchml/perch/access"
+)
+
+func main() {
+	creds := flag.String("credentials", "", "AWS credentials `FILE` (default profile)")
+	url := flag.String("url", "", "perch's `URL`")
+	target := flag.String("target", "Predict", "AML `operation`")
+	bodyFile := flag.String("body", "", "request body `FILE`")
+	flag.Parse()
+	id, secret, err := readCredentials(*creds)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "amlsign:", err)
+		os.Exit(1)
+	}
+	body, err := os.ReadFile(*bodyFile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "amlsign:", err)
+		os.Exit(1)
+	}
+	r, err := http.NewRequest("POST", *url, bytes.NewReader(body))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "amlsign:", err)
+		os.Exit(1)
+	}
+	r.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	r.Header.Set("X-Amz-Target", "AmazonML_20141212."+*target)
+	access.SignV4(r, body, id, secret, "us-east-1", "machinelearning", time.Now())
+	names := make([]string, 0, len(r.Header))
+	for k := range r.Header {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		fmt.Printf("%s: %s\n", k, r.Header.Get(k))
+	}
+}
+
+// readCredentials reads the default profile's key pair from an AWS
+// credentials file.
+func readCredentials(path string) (id, secret string, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", "", err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if !ok {
+			continue
+		}
+		switch strings.TrimSpace(k) {
+		case "aws_access_key_id":
+			id = strings.TrimSpace(v)
+		case "aws_secret_access_key":
+			secret = strings.TrimSpace(v)
+		}
+	}
+	if id == "" || secret == "" {
+		return "", "", fmt.Errorf("%s: no aws_access_key_id and aws_secret_access_key", path)
+	}
+	return id, secret, sc.Err()
+}
