@@ -7,14 +7,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"flag"
 	"fmt"
 	"net/http"
 	"os"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/perchml/perch/access"
@@ -26,7 +24,7 @@ func main() {
 	target := flag.String("target", "Predict", "AML `operation`")
 	bodyFile := flag.String("body", "", "request body `FILE`")
 	flag.Parse()
-	id, secret, err := readCredentials(*creds)
+	id, secret, err := access.ReadCredentialsFile(*creds)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "amlsign:", err)
 		os.Exit(1)
@@ -52,31 +50,4 @@ func main() {
 	for _, k := range names {
 		fmt.Printf("%s: %s\n", k, r.Header.Get(k))
 	}
-}
-
-// readCredentials reads the default profile's key pair from an AWS
-// credentials file.
-func readCredentials(path string) (id, secret string, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", "", err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), "=")
-		if !ok {
-			continue
-		}
-		switch strings.TrimSpace(k) {
-		case "aws_access_key_id":
-			id = strings.TrimSpace(v)
-		case "aws_secret_access_key":
-			secret = strings.TrimSpace(v)
-		}
-	}
-	if id == "" || secret == "" {
-		return "", "", fmt.Errorf("%s: no aws_access_key_id and aws_secret_access_key", path)
-	}
-	return id, secret, sc.Err()
 }
