@@ -244,15 +244,7 @@ func (s *Service) runBatchFiles(ctx context.Context, b *perch.BatchPrediction, d
 	if err := s.objects.Write(ctx, mkey, bytes.NewReader(m), "application/json"); err != nil {
 		return err
 	}
-	_, err = s.store.UpdateBatchPrediction(ctx, b.ID, func(b *perch.BatchPrediction) error {
-		b.TotalRecords = total.Records
-		b.InvalidRecords = total.Invalid
-		if len(total.Errors) > 0 {
-			b.Message = strings.Join(total.Errors, "; ")
-		}
-		return nil
-	})
-	return err
+	return s.recordBatchCounts(ctx, b.ID, total)
 }
 
 // writeOutput writes a batch prediction's output object from r, gzipped

@@ -352,7 +352,13 @@ func (s *Service) runBatch(ctx context.Context, b *perch.BatchPrediction) error 
 	if err := s.writeAMLManifest(ctx, b, d, out); err != nil {
 		return err
 	}
-	_, err = s.store.UpdateBatchPrediction(ctx, b.ID, func(b *perch.BatchPrediction) error {
+	return s.recordBatchCounts(ctx, b.ID, res)
+}
+
+// recordBatchCounts stores what a batch prediction's run counted: its
+// records, the invalid ones, and the first errors as its message.
+func (s *Service) recordBatchCounts(ctx context.Context, id string, res batch.Result) error {
+	_, err := s.store.UpdateBatchPrediction(ctx, id, func(b *perch.BatchPrediction) error {
 		b.TotalRecords = res.Records
 		b.InvalidRecords = res.Invalid
 		if len(res.Errors) > 0 {
