@@ -231,9 +231,13 @@ func TestCrash(t *testing.T) {
 			return m.Status, m.Message, m.Attempt, nil
 		})
 
-		ev, err := c.CreateEvaluation(ctx, service.EvaluationInput{ID: "eval", MLModelID: m.ID, DataSourceID: bigDS.ID})
+		cctx, ccancel := context.WithTimeout(ctx, 30*time.Second)
+		ev, err := c.CreateEvaluation(cctx, service.EvaluationInput{ID: "eval", MLModelID: m.ID, DataSourceID: bigDS.ID})
+		ccancel()
 		if err != nil {
-			t.Fatal(err)
+			p.cmd.Process.Signal(syscall.SIGQUIT) // its goroutines, to stderr
+			p.cmd.Wait()
+			t.Fatalf("%v\n%s", err, p.stderr.String())
 		}
 		restart("evaluation", func() (perch.Status, string, int, error) {
 			e, err := c.GetEvaluation(ctx, ev.ID)
