@@ -18,10 +18,18 @@ func (s *Service) enqueue(ctx context.Context, j Job) {
 	if s.queue == nil {
 		return
 	}
+	// The entity is stored PENDING already, and the sweep enqueues any
+	// PENDING entity without a job: a request neither waits long on the
+	// queue nor, if its caller goes away, leaves the job out.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), enqueueTimeout)
+	defer cancel()
 	if err := s.queue.Enqueue(ctx, j); err != nil {
-		s.log.Error("enqueue", "kind", j.Kind, "id", j.ID, "err", err)
+		s.log.Error("enqueue; the sweep will try again", "kind", j.Kind, "id", j.ID, "err", err)
 	}
 }
+
+// enqueueTimeout bounds how long a request waits to queue its job.
+const enqueueTimeout = 5 * time.Second
 
 // Run does the work of a job; the queue calls it. The entity moves from
 // PENDING to INPROGRESS and then to COMPLETED, or to FAILED with the reason
