@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/perchml/perch"
+	"github.com/perchml/perch/internal/jsonscan"
 )
 
 // Predict is the hot path: its input is read by hand in the common case
@@ -86,113 +87,40 @@ var contentType = []string{ContentType}
 // anything else: escapes, other members, other types; encoding/json then
 // reads the body, and names what is wrong.
 func parsePredict(body []byte, in *predictInput, rec perch.Record) bool {
-	p := parser{s: string(body)}
-	if !p.byte('{') {
+	p, ok := jsonscan.New(body)
+	if !ok || !p.Byte('{') {
 		return false
 	}
-	if p.byte('}') {
-		p.space()
-		return p.i == len(p.s)
+	if p.Byte('}') {
+		return p.End()
 	}
 	for {
-		name, ok := p.str()
-		if !ok || !p.byte(':') {
+		name, ok := p.Str()
+		if !ok || !p.Byte(':') {
 			return false
 		}
 		switch name {
 		case "MLModelId":
-			if in.MLModelID, ok = p.str(); !ok {
+			if in.MLModelID, ok = p.Str(); !ok {
 				return false
 			}
 		case "PredictEndpoint":
-			if in.PredictEndpoint, ok = p.str(); !ok {
+			if in.PredictEndpoint, ok = p.Str(); !ok {
 				return false
 			}
 		case "Record":
-			if !p.byte('{') {
+			in.Record = rec
+			if !p.Record(rec) {
 				return false
 			}
-			in.Record = rec
-			if !p.byte('}') {
-				for {
-					k, ok := p.str()
-					if !ok || !p.byte(':') {
-						return false
-					}
-					v, ok := p.str()
-					if !ok {
-						return false
-					}
-					if _, dup := rec[k]; dup {
-						return false // encoding/json keeps the last; let it
-					}
-					rec[k] = v
-					if p.byte('}') {
-						break
-					}
-					if !p.byte(',') {
-						return false
-					}
-				}
-			}
 		default:
 			return false
 		}
-		if p.byte('}') {
-			p.space()
-			return p.i == len(p.s)
+		if p.Byte('}') {
+			return p.End()
 		}
-		if !p.byte(',') {
+		if !p.Byte(',') {
 			return false
 		}
 	}
-}
-
-// parser reads JSON tokens off a string.
-type parser struct {
-	s string
-	i int
-}
-
-func (p *parser) space() {
-	for p.i < len(p.s) {
-		switch p.s[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
-	}
-}
-
-// byte consumes c, after spaces, if it is next.
-func (p *parser) byte(c byte) bool {
-	p.space()
-	if p.i < len(p.s) && p.s[p.i] == c {
-		p.i++
-		return true
-	}
-	return false
-}
-
-// str reads a string without escapes or control characters.
-func (p *parser) str() (string, bool) {
-	if !p.byte('"') {
-		return "", false
-	}
-	start := p.i
-	for p.i < len(p.s) {
-		c := p.s[p.i]
-		switch {
-		case c == '"':
-			p.i++
-			return p.s[start : p.i-1], true
-		case c == '\\' || c < 0x20:
-			return "", false
-		case c >= 0x80:
-			return "", false // let encoding/json check UTF-8
-		}
-		p.i++
-	}
-	return "", false
 }

@@ -8,9 +8,9 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/perchml/perch"
+	"github.com/perchml/perch/internal/jsonscan"
 )
 
 // predictScratch is what one prediction request needs, reused from
@@ -175,102 +175,14 @@ func strictDecode(b []byte, v any) error {
 // anything else: escapes, other fields, values that are not strings,
 // invalid UTF-8. Its strings are slices of one copy of the body.
 func fastRecord(body []byte, rec perch.Record) bool {
-	if !utf8.Valid(body) {
+	p, ok := jsonscan.New(body)
+	if !ok || !p.Byte('{') {
 		return false
 	}
-	p := recordParser{s: string(body)}
-	if !p.byte('{') || !p.literal(`"record"`) || !p.byte(':') || !p.byte('{') {
+	if name, ok := p.Str(); !ok || name != "record" || !p.Byte(':') || !p.Record(rec) {
 		return false
 	}
-	if p.peek() == '}' {
-		p.i++
-	} else {
-		for {
-			k, ok := p.str()
-			if !ok || !p.byte(':') {
-				return false
-			}
-			v, ok := p.str()
-			if !ok {
-				return false
-			}
-			rec[k] = v
-			p.ws()
-			if p.peek() == ',' {
-				p.i++
-				continue
-			}
-			if !p.byte('}') {
-				return false
-			}
-			break
-		}
-	}
-	if !p.byte('}') {
-		return false
-	}
-	p.ws()
-	return p.i == len(p.s)
-}
-
-type recordParser struct {
-	s string
-	i int
-}
-
-func (p *recordParser) ws() {
-	for p.i < len(p.s) {
-		switch p.s[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
-	}
-}
-
-func (p *recordParser) peek() byte {
-	p.ws()
-	if p.i < len(p.s) {
-		return p.s[p.i]
-	}
-	return 0
-}
-
-// byte skips white space and c.
-func (p *recordParser) byte(c byte) bool {
-	if p.peek() != c {
-		return false
-	}
-	p.i++
-	return true
-}
-
-func (p *recordParser) literal(lit string) bool {
-	p.ws()
-	if len(p.s)-p.i < len(lit) || p.s[p.i:p.i+len(lit)] != lit {
-		return false
-	}
-	p.i += len(lit)
-	return true
-}
-
-// str reads a string with no escapes and no control characters.
-func (p *recordParser) str() (string, bool) {
-	if p.peek() != '"' {
-		return "", false
-	}
-	start := p.i + 1
-	for j := start; j < len(p.s); j++ {
-		switch c := p.s[j]; {
-		case c == '"':
-			p.i = j + 1
-			return p.s[start:j], true
-		case c == '\\' || c < 0x20:
-			return "", false
-		}
-	}
-	return "", false
+	return p.Byte('}') && p.End()
 }
 
 // predictBatch answers up to service.MaxBatchRecords records at once.
