@@ -152,12 +152,7 @@ func (s *sqlSink) insert(n int) string {
 	b.WriteString("INSERT INTO ")
 	b.WriteString(s.table)
 	b.WriteString(" (")
-	for i, c := range s.cols {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(quoteIdent(c))
-	}
+	s.writeColumns(&b)
 	b.WriteString(") VALUES ")
 	p := 0
 	for r := range n {
@@ -185,15 +180,7 @@ func (s *sqlSink) insert(n int) string {
 		}
 		b.WriteByte(')')
 	}
-	b.WriteString(" ON CONFLICT (pipeline, source_key, source_version, source_row) DO UPDATE SET ")
-	for i, c := range s.cols[len(sourceColumns)-1:] {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(quoteIdent(c))
-		b.WriteString(" = excluded.")
-		b.WriteString(quoteIdent(c))
-	}
+	s.writeOnConflict(&b)
 	return b.String()
 }
 
@@ -349,25 +336,35 @@ func (s *sqlSink) copyInto(ctx context.Context, pc *pgx.Conn, rows [][]any, tabl
 	return tx.Commit(ctx)
 }
 
+// upsertFromStage returns the upsert of the rows COPY put in perch_stage.
 func (s *sqlSink) upsertFromStage() string {
 	var b strings.Builder
 	b.WriteString("INSERT INTO ")
 	b.WriteString(s.table)
 	b.WriteString(" (")
-	for i, c := range s.cols {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(quoteIdent(c))
-	}
+	s.writeColumns(&b)
 	b.WriteString(") SELECT ")
+	s.writeColumns(&b)
+	b.WriteString(" FROM perch_stage")
+	s.writeOnConflict(&b)
+	return b.String()
+}
+
+// writeColumns writes the table's columns, quoted, separated by commas.
+func (s *sqlSink) writeColumns(b *strings.Builder) {
 	for i, c := range s.cols {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString(quoteIdent(c))
 	}
-	b.WriteString(" FROM perch_stage ON CONFLICT (pipeline, source_key, source_version, source_row) DO UPDATE SET ")
+}
+
+// writeOnConflict writes the clause that makes an insert an upsert keyed
+// by (pipeline, key, version, row): a record written again replaces its
+// row, never doubles it.
+func (s *sqlSink) writeOnConflict(b *strings.Builder) {
+	b.WriteString(" ON CONFLICT (pipeline, source_key, source_version, source_row) DO UPDATE SET ")
 	for i, c := range s.cols[len(sourceColumns)-1:] {
 		if i > 0 {
 			b.WriteString(", ")
@@ -376,5 +373,4 @@ func (s *sqlSink) upsertFromStage() string {
 		b.WriteString(" = excluded.")
 		b.WriteString(quoteIdent(c))
 	}
-	return b.String()
 }
