@@ -7,17 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
-
 	"github.com/perchml/perch"
+	"github.com/perchml/perch/internal/s3fake"
 )
 
 // stores opens a fresh bucket of each kind: a temporary directory, and a
@@ -41,19 +38,7 @@ func openFakeS3(t *testing.T) *Bucket {
 // fakeS3 starts an in-process S3 server holding one empty bucket and
 // returns that bucket's URL, without a region.
 func fakeS3(t *testing.T) string {
-	backend := s3mem.New()
-	if err := backend.CreateBucket("perch"); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	srv := s3fake.Start(t, "perch")
 	t.Setenv("AWS_REGION", "")
 	t.Setenv("AWS_DEFAULT_REGION", "")
 	return "s3://perch?endpoint=" + srv.URL + "&use_path_style=true"

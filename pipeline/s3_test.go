@@ -3,14 +3,10 @@ package pipeline
 import (
 	"bytes"
 	"context"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
-
 	"github.com/perchml/perch"
+	"github.com/perchml/perch/internal/s3fake"
 	"github.com/perchml/perch/objects"
 )
 
@@ -107,22 +103,5 @@ func TestS3Event(t *testing.T) {
 // returns the URL of a bucket on it.
 func fakeS3(t *testing.T, buckets ...string) func(bucket string) string {
 	t.Helper()
-	backend := s3mem.New()
-	for _, b := range buckets {
-		if err := backend.CreateBucket(b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
-		"AWS_CONFIG_FILE": filepath.Join(t.TempDir(), "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(t.TempDir(), "none"),
-		"AWS_EC2_METADATA_DISABLED": "true",
-	} {
-		t.Setenv(k, v)
-	}
-	return func(b string) string {
-		return "s3://" + b + "?endpoint=" + srv.URL + "&use_path_style=true&region=us-east-1"
-	}
+	return s3fake.Start(t, buckets...).Bucket
 }

@@ -2,14 +2,10 @@ package service_test
 
 import (
 	"context"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
-
 	"github.com/perchml/perch"
+	"github.com/perchml/perch/internal/s3fake"
 	"github.com/perchml/perch/internal/testdb"
 	"github.com/perchml/perch/objects"
 	"github.com/perchml/perch/service"
@@ -21,20 +17,8 @@ import (
 // in the bucket.
 func TestS3Objects(t *testing.T) {
 	ctx := context.Background()
-	backend := s3mem.New()
-	if err := backend.CreateBucket("perch"); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
-		"AWS_CONFIG_FILE": filepath.Join(t.TempDir(), "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(t.TempDir(), "none"),
-		"AWS_EC2_METADATA_DISABLED": "true",
-	} {
-		t.Setenv(k, v)
-	}
-	b, err := objects.Open(ctx, "s3://perch?endpoint="+srv.URL+"&use_path_style=true&region=us-east-1")
+	srv := s3fake.Start(t, "perch")
+	b, err := objects.Open(ctx, srv.Bucket("perch"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,15 +2,11 @@ package service_test
 
 import (
 	"context"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
-
 	"github.com/perchml/perch"
+	"github.com/perchml/perch/internal/s3fake"
 	"github.com/perchml/perch/internal/testdb"
 	"github.com/perchml/perch/objects"
 	"github.com/perchml/perch/service"
@@ -20,20 +16,8 @@ import (
 // s3Service is a service on an in-process S3 server's bucket "perch".
 func s3Service(t *testing.T) (*service.Service, *objects.Bucket) {
 	t.Helper()
-	backend := s3mem.New()
-	if err := backend.CreateBucket("perch"); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
-		"AWS_CONFIG_FILE": filepath.Join(t.TempDir(), "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(t.TempDir(), "none"),
-		"AWS_EC2_METADATA_DISABLED": "true",
-	} {
-		t.Setenv(k, v)
-	}
-	b, err := objects.Open(context.Background(), "s3://perch?endpoint="+srv.URL+"&use_path_style=true&region=us-east-1")
+	srv := s3fake.Start(t, "perch")
+	b, err := objects.Open(context.Background(), srv.Bucket("perch"))
 	if err != nil {
 		t.Fatal(err)
 	}
