@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -94,21 +93,10 @@ func (e *Engine) Events(ctx context.Context, p *perch.Pipeline, enqueue func(ctx
 		return err
 	}
 	defer nc.Close()
-	name := src.Stream
-	if name == "" {
-		name = "perch-events-" + streamNameBad.ReplaceAllString(p.ID, "_")
-		if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{src.Subject}}); err != nil {
-			return fmt.Errorf("events %s: making stream %s for %s: %w", src.URL, name, src.Subject, err)
-		}
-	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, name, jetstream.ConsumerConfig{
-		Durable:       "perch-events-" + streamNameBad.ReplaceAllString(p.ID, "_"),
-		FilterSubject: src.Subject,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       cmp.Or(e.AckWait, 30*time.Second),
-	})
+	cons, err := e.jetStreamConsumer(ctx, js, "events", src.URL, src.Stream, src.Subject,
+		"perch-events-"+streamNameBad.ReplaceAllString(p.ID, "_"), 0)
 	if err != nil {
-		return fmt.Errorf("events %s: consumer on %s: %w", src.URL, name, err)
+		return err
 	}
 	for ctx.Err() == nil {
 		batch, err := cons.Fetch(100, jetstream.FetchMaxWait(250*time.Millisecond))

@@ -40,6 +40,29 @@ func streamName(p *perch.Pipeline) string {
 	return "perch-" + streamNameBad.ReplaceAllString(p.ID, "_")
 }
 
+// jetStreamConsumer returns the durable consumer named durable on subject:
+// on stream when it is given, else on a stream named durable that it makes
+// for the subject. what names the source in errors.
+func (e *Engine) jetStreamConsumer(ctx context.Context, js jetstream.JetStream, what, url, stream, subject, durable string, maxAckPending int) (jetstream.Consumer, error) {
+	if stream == "" {
+		stream = durable
+		if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: stream, Subjects: []string{subject}}); err != nil {
+			return nil, fmt.Errorf("%s %s: making stream %s for %s: %w", what, url, stream, subject, err)
+		}
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
+		Durable:       durable,
+		FilterSubject: subject,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       cmp.Or(e.AckWait, 30*time.Second),
+		MaxAckPending: maxAckPending,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: consumer on %s: %w", what, url, stream, err)
+	}
+	return cons, nil
+}
+
 // connect opens a connection that reconnects on its own.
 func connect(u string) (*nats.Conn, jetstream.JetStream, error) {
 	nc, err := nats.Connect(u, nats.Name("perch"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
@@ -83,20 +106,10 @@ func (e *Engine) Consume(ctx context.Context, p *perch.Pipeline) error {
 	}
 	defer nc.Close()
 	name := streamName(p)
-	if src.Stream == "" {
-		if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{src.Subject}}); err != nil {
-			return fmt.Errorf("stream %s: making stream %s for %s: %w", src.URL, name, src.Subject, err)
-		}
-	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, name, jetstream.ConsumerConfig{
-		Durable:       "perch-" + streamNameBad.ReplaceAllString(p.ID, "_"),
-		FilterSubject: src.Subject,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       cmp.Or(e.AckWait, 30*time.Second),
-		MaxAckPending: 20000,
-	})
+	cons, err := e.jetStreamConsumer(ctx, js, "stream", src.URL, src.Stream, src.Subject,
+		"perch-"+streamNameBad.ReplaceAllString(p.ID, "_"), 20000)
 	if err != nil {
-		return fmt.Errorf("stream %s: consumer on %s: %w", src.URL, name, err)
+		return err
 	}
 	dlb, err := objects.Open(ctx, p.DeadLetter)
 	if err != nil {
