@@ -14,7 +14,7 @@ import (
 
 // Server is a running in-process S3 server.
 type Server struct {
-	URL     string        // its endpoint
+	URL     string         // its endpoint
 	Backend *s3mem.Backend // its objects, to put or read directly
 }
 
