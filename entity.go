@@ -70,6 +70,12 @@ type DataSource struct {
 	StatisticsURL       string `json:"statisticsUrl,omitempty"`
 	SizeBytes           int64  `json:"sizeBytes,omitempty"`
 	Records             int64  `json:"records,omitempty"`
+	// DataSHA256 is the sha256, in hex, of the bytes the data source's job
+	// read: of its object, or for a folder, of the lines
+	// "<sha256 of a file>  <its name in the folder>\n" in key order (as
+	// sha256sum prints them). What is built on the data source reads
+	// exactly these bytes or fails saying the data changed.
+	DataSHA256 string `json:"dataSha256,omitempty"`
 	// Database is where the rows were queried from, for a data source
 	// made of a query's rows (AML's RDS and Redshift data sources).
 	Database *DatabaseSource `json:"database,omitempty"`
@@ -124,10 +130,13 @@ type MLModel struct {
 	ScoreThresholdUpdatedAt *time.Time `json:"scoreThresholdUpdatedAt,omitempty"`
 	// InputDataURL is the training data source's location when the model
 	// was created (AML's InputDataLocationS3).
-	InputDataURL string   `json:"inputDataUrl,omitempty"`
-	ArtifactURL  string   `json:"artifactUrl,omitempty"` // the model file
-	SizeBytes    int64    `json:"sizeBytes,omitempty"`
-	Endpoint     Endpoint `json:"endpoint"`
+	InputDataURL string `json:"inputDataUrl,omitempty"`
+	// DataSHA256 is the training data source's DataSHA256, which the
+	// rows the model learnt from were checked against.
+	DataSHA256  string   `json:"dataSha256,omitempty"`
+	ArtifactURL string   `json:"artifactUrl,omitempty"` // the model file
+	SizeBytes   int64    `json:"sizeBytes,omitempty"`
+	Endpoint    Endpoint `json:"endpoint"`
 }
 
 // Evaluation measures a model on a data source.
@@ -140,6 +149,9 @@ type Evaluation struct {
 	// InputDataURL is the data source's location when the evaluation was
 	// created (AML's InputDataLocationS3).
 	InputDataURL string `json:"inputDataUrl,omitempty"`
+	// DataSHA256 is the data source's DataSHA256, which the rows read
+	// were checked against.
+	DataSHA256 string `json:"dataSha256,omitempty"`
 }
 
 // BatchPrediction predicts every record of a data source into an output
@@ -154,6 +166,9 @@ type BatchPrediction struct {
 	// InputDataURL is the data source's location when the batch
 	// prediction was created (AML's InputDataLocationS3).
 	InputDataURL string `json:"inputDataUrl,omitempty"`
+	// DataSHA256 is the data source's DataSHA256, which the rows read
+	// were checked against.
+	DataSHA256 string `json:"dataSha256,omitempty"`
 }
 
 // Key is an API key as the service keeps it: the key itself is shown once,

@@ -212,8 +212,9 @@ func (s *Service) runBatchFiles(ctx context.Context, b *perch.BatchPrediction, d
 	manifest := make(map[string]string, len(files))
 	var total batch.Result
 	var header []byte // the first file's first line
+	dg := newDigest()
 	for i, f := range files {
-		c := &concat{s: s, ctx: ctx, files: files[:i+1], i: i, header: header}
+		c := &concat{s: s, ctx: ctx, folder: folder, files: files[:i+1], i: i, header: header, dg: dg}
 		var r io.Reader = c
 		if i > 0 && opt.Header {
 			r = io.MultiReader(bytes.NewReader(header), c)
@@ -237,6 +238,11 @@ func (s *Service) runBatchFiles(ctx context.Context, b *perch.BatchPrediction, d
 		}
 		manifest[s.S3URL(f.Key)] = s.S3URL(out)
 	}
+	// Each file was read whole, so the folder's digest is complete; the
+	// results are only listed in a manifest if they are the data source's.
+	if sum := dg.sum(); d.DataSHA256 != "" && sum != d.DataSHA256 {
+		return dataChanged(folder, d.DataSHA256, sum)
+	}
 	m, err := json.Marshal(manifest)
 	if err != nil {
 		return err
@@ -244,7 +250,7 @@ func (s *Service) runBatchFiles(ctx context.Context, b *perch.BatchPrediction, d
 	if err := s.objects.Write(ctx, mkey, bytes.NewReader(m), "application/json"); err != nil {
 		return err
 	}
-	return s.recordBatchCounts(ctx, b.ID, total)
+	return s.recordBatchCounts(ctx, b.ID, d.DataSHA256, total)
 }
 
 // writeOutput writes a batch prediction's output object from r, gzipped

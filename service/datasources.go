@@ -182,7 +182,9 @@ func (s *Service) runDataSource(ctx context.Context, d *perch.DataSource) error 
 	}
 	// The first pass checks every record and counts them; a rearrangement
 	// needs the count to know which records it keeps.
-	total, err := s.scan(ctx, key, schema, nil, 0, nil)
+	// It also records the sha256 of the bytes, which every later read is
+	// checked against.
+	total, sum, err := s.scan(ctx, key, "", schema, nil, 0, nil)
 	if err != nil {
 		return err
 	}
@@ -193,7 +195,7 @@ func (s *Service) runDataSource(ctx context.Context, d *perch.DataSource) error 
 	var statsURL string
 	if re != nil || d.ComputeStatistics {
 		var st *data.Stats
-		kept, err = s.scan(ctx, key, schema, re, total, func(r data.Reader) error {
+		kept, _, err = s.scan(ctx, key, sum, schema, re, total, func(r data.Reader) error {
 			if !d.ComputeStatistics {
 				return nil
 			}
@@ -227,6 +229,7 @@ func (s *Service) runDataSource(ctx context.Context, d *perch.DataSource) error 
 		d.Schema = schema
 		d.Records = int64(kept)
 		d.SizeBytes = attrs.Size
+		d.DataSHA256 = sum
 		d.StatisticsURL = statsURL
 		return nil
 	})
@@ -234,13 +237,14 @@ func (s *Service) runDataSource(ctx context.Context, d *perch.DataSource) error 
 }
 
 // scan reads the records of an object that re keeps (all when re is nil;
-// total is then unused) and returns how many there were. With use, use
+// total is then unused) and returns how many there were, and the sha256
+// of the data read, which must be want unless want is "". With use, use
 // reads them; otherwise scan does. Every record must parse and have one
 // field per attribute.
-func (s *Service) scan(ctx context.Context, key string, schema *perch.Schema, re *data.Rearrangement, total int, use func(data.Reader) error) (int, error) {
-	r, err := s.open(ctx, key)
+func (s *Service) scan(ctx context.Context, key, want string, schema *perch.Schema, re *data.Rearrangement, total int, use func(data.Reader) error) (int, string, error) {
+	r, err := s.openData(ctx, key, want)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	defer r.Close()
 	opt := data.Options{Fields: len(schema.Attributes)}
@@ -249,7 +253,7 @@ func (s *Service) scan(ctx context.Context, key string, schema *perch.Schema, re
 	}
 	rd, err := data.NewReader(r, schema, opt)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %v", key, errMessage(err))
+		return 0, "", fmt.Errorf("%s: %v", key, errMessage(err))
 	}
 	c := &checked{r: rd, n: len(schema.Attributes), re: re, total: total, ctx: ctx}
 	if use != nil {
@@ -258,10 +262,17 @@ func (s *Service) scan(ctx context.Context, key string, schema *perch.Schema, re
 	for err == nil {
 		_, err = c.Read()
 	}
-	if err != io.EOF {
-		return 0, fmt.Errorf("%s: %v", key, errMessage(err))
+	if err == io.EOF {
+		err = nil
 	}
-	return c.kept, nil
+	sum, err := r.result(err)
+	if err != nil {
+		if perch.Code(err) == perch.EConflict {
+			return 0, "", err
+		}
+		return 0, "", fmt.Errorf("%s: %v", key, errMessage(err))
+	}
+	return c.kept, sum, nil
 }
 
 // checked reads records, failing on one that does not parse or has the
@@ -311,14 +322,34 @@ func (c *checked) Offset() int64 { return c.r.Offset() }
 // open opens an object for reading, gunzipping a key ending in .gz; a
 // key naming a folder reads its files as one.
 func (s *Service) open(ctx context.Context, key string) (io.ReadCloser, error) {
+	return s.openDigest(ctx, key, nil)
+}
+
+// openData opens a data location as open does, checked against want,
+// the sha256 its data source's job recorded ("" checks nothing): see
+// checkedData.
+func (s *Service) openData(ctx context.Context, key, want string) (*checkedData, error) {
+	dg := newDigest()
+	r, err := s.openDigest(ctx, key, dg)
+	if err != nil {
+		return nil, err
+	}
+	return &checkedData{ReadCloser: r, dg: dg, want: want, key: key}, nil
+}
+
+// openDigest is open, adding the raw bytes read to dg unless it is nil.
+func (s *Service) openDigest(ctx context.Context, key string, dg *digest) (io.ReadCloser, error) {
 	r, err := s.objects.NewReader(ctx, key)
 	if perch.Code(err) == perch.ENotFound {
-		if pr, ok, perr := s.openPrefix(ctx, key); ok || perr != nil {
+		if pr, ok, perr := s.openPrefix(ctx, key, dg); ok || perr != nil {
 			return pr, perr
 		}
 	}
 	if err != nil {
 		return nil, err
+	}
+	if dg != nil {
+		r = dg.reader(r)
 	}
 	if !strings.HasSuffix(key, ".gz") {
 		return r, nil
@@ -341,13 +372,19 @@ func (g *gzipReadCloser) Close() error {
 	return g.under.Close()
 }
 
-// loadTable reads the rows of an object that a rearrangement keeps.
-func (s *Service) loadTable(ctx context.Context, key string, schema *perch.Schema, rearr string) (*data.Table, error) {
-	re, err := data.ParseRearrangement(rearr)
+// loadTable reads the rows of a data source that its rearrangement
+// keeps, exactly as its job read them.
+func (s *Service) loadTable(ctx context.Context, d *perch.DataSource) (*data.Table, error) {
+	schema := d.Schema
+	re, err := data.ParseRearrangement(d.Rearrangement)
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.open(ctx, key)
+	key, err := s.objects.Key(d.DataURL)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.openData(ctx, key, d.DataSHA256)
 	if err != nil {
 		return nil, err
 	}
@@ -357,7 +394,10 @@ func (s *Service) loadTable(ctx context.Context, key string, schema *perch.Schem
 		opt.Header = schema.DataFileContainsHeader
 	}
 	t, err := data.Load(r, schema, re, opt)
-	if err != nil {
+	if _, err := r.result(err); err != nil {
+		if perch.Code(err) == perch.EConflict {
+			return nil, err
+		}
 		return nil, fmt.Errorf("%s: %v", key, errMessage(err))
 	}
 	return t, nil

@@ -184,11 +184,7 @@ func (s *Service) runEvaluate(ctx context.Context, e *perch.Evaluation) error {
 	if !sameColumns(d.Schema, p.predictor.Model().Schema) {
 		return perch.Errorf(perch.EInvalid, "data source %s's attributes differ from those model %s was trained on", d.ID, m.ID)
 	}
-	key, err := s.objects.Key(d.DataURL)
-	if err != nil {
-		return err
-	}
-	t, err := s.loadTable(ctx, key, d.Schema, d.Rearrangement)
+	t, err := s.loadTable(ctx, d)
 	if err != nil {
 		return err
 	}
@@ -207,6 +203,7 @@ func (s *Service) runEvaluate(ctx context.Context, e *perch.Evaluation) error {
 	_, err = s.store.UpdateEvaluation(ctx, e.ID, func(e *perch.Evaluation) error {
 		e.PerformanceMetrics = ev.PerformanceMetrics.Properties
 		e.ReportURL = rkey
+		e.DataSHA256 = d.DataSHA256
 		return nil
 	})
 	return err
@@ -339,26 +336,30 @@ func (s *Service) runBatch(ctx context.Context, b *perch.BatchPrediction) error 
 		r, err = s.rearranged(ctx, in, d)
 		opt.Header = true
 	} else {
-		r, err = s.open(ctx, in)
+		r, err = s.openData(ctx, in, d.DataSHA256)
 	}
 	if err != nil {
 		return err
 	}
 	defer r.Close()
 	res, err := s.predictInto(ctx, p.predictor, r, out, opt)
+	if c, ok := r.(*checkedData); ok {
+		_, err = c.result(err)
+	}
 	if err != nil {
 		return err
 	}
 	if err := s.writeAMLManifest(ctx, b, d, out); err != nil {
 		return err
 	}
-	return s.recordBatchCounts(ctx, b.ID, res)
+	return s.recordBatchCounts(ctx, b.ID, d.DataSHA256, res)
 }
 
 // recordBatchCounts stores what a batch prediction's run counted: its
 // records, the invalid ones, and the first errors as its message.
-func (s *Service) recordBatchCounts(ctx context.Context, id string, res batch.Result) error {
+func (s *Service) recordBatchCounts(ctx context.Context, id, sum string, res batch.Result) error {
 	_, err := s.store.UpdateBatchPrediction(ctx, id, func(b *perch.BatchPrediction) error {
+		b.DataSHA256 = sum
 		b.TotalRecords = res.Records
 		b.InvalidRecords = res.Invalid
 		if len(res.Errors) > 0 {
@@ -397,7 +398,7 @@ func (s *Service) rearranged(ctx context.Context, key string, d *perch.DataSourc
 		return nil, err
 	}
 	// A rearrangement places a record by its index among all of them.
-	total, err := s.scan(ctx, key, d.Schema, nil, 0, nil)
+	total, _, err := s.scan(ctx, key, d.DataSHA256, d.Schema, nil, 0, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -405,7 +406,7 @@ func (s *Service) rearranged(ctx context.Context, key string, d *perch.DataSourc
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, err := s.scan(ctx, key, d.Schema, re, total, func(rd data.Reader) error {
+		_, _, err := s.scan(ctx, key, d.DataSHA256, d.Schema, re, total, func(rd data.Reader) error {
 			w := csv.NewWriter(pw)
 			names := make([]string, len(d.Schema.Attributes))
 			for i, a := range d.Schema.Attributes {

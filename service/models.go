@@ -268,11 +268,7 @@ func (s *Service) runTrain(ctx context.Context, m *perch.MLModel) error {
 	if err := checkTraining(d.Schema, m.Type, rc); err != nil {
 		return err
 	}
-	key, err := s.objects.Key(d.DataURL)
-	if err != nil {
-		return err
-	}
-	t, err := s.loadTable(ctx, key, d.Schema, d.Rearrangement)
+	t, err := s.loadTable(ctx, d)
 	if err != nil {
 		return err
 	}
@@ -293,6 +289,7 @@ func (s *Service) runTrain(ctx context.Context, m *perch.MLModel) error {
 		m.ArtifactURL = akey
 		m.SizeBytes = int64(len(b))
 		m.Algorithm = trained.Algorithm // what was trained, should the schema have settled it only now
+		m.DataSHA256 = d.DataSHA256
 		return nil
 	})
 	return err

@@ -79,12 +79,12 @@ func (s *Service) DataFiles(ctx context.Context, d *perch.DataSource) int {
 
 // openPrefix opens the files of a folder as one stream; ok is false when
 // key has none.
-func (s *Service) openPrefix(ctx context.Context, key string) (io.ReadCloser, bool, error) {
+func (s *Service) openPrefix(ctx context.Context, key string, dg *digest) (io.ReadCloser, bool, error) {
 	files, err := s.prefixFiles(ctx, key)
 	if err != nil || len(files) == 0 {
 		return nil, false, err
 	}
-	return &concat{s: s, ctx: ctx, files: files}, true, nil
+	return &concat{s: s, ctx: ctx, folder: key, files: files, dg: dg}, true, nil
 }
 
 // concat reads files one after another, each ending in a newline, each
@@ -92,7 +92,9 @@ func (s *Service) openPrefix(ctx context.Context, key string) (io.ReadCloser, bo
 type concat struct {
 	s      *Service
 	ctx    context.Context
+	folder string
 	files  []objects.Attrs
+	dg     *digest // when not nil, each file read whole adds its line
 	i      int // the next file to open
 	cur    io.ReadCloser
 	r      *bufio.Reader
@@ -118,6 +120,9 @@ func (c *concat) Read(p []byte) (int, error) {
 		if err == io.EOF {
 			c.cur.Close()
 			c.cur, c.r = nil, nil
+			if c.dg != nil {
+				c.dg.fileDone(strings.TrimPrefix(c.files[c.i-1].Key, c.folder+"/"))
+			}
 			if c.last != '\n' && c.last != 0 && len(p) > 0 {
 				p[0], c.last = '\n', '\n'
 				return 1, nil
@@ -133,7 +138,7 @@ func (c *concat) Read(p []byte) (int, error) {
 func (c *concat) next() error {
 	key := c.files[c.i].Key
 	c.i++
-	r, err := c.s.open(c.ctx, key)
+	r, err := c.s.openDigest(c.ctx, key, c.dg)
 	if err != nil {
 		return err
 	}
