@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -60,7 +59,7 @@ func dataSourceCreate() subcommand {
 		var rm remote
 		rm.flags(fs)
 		dataURL := fs.String("data-url", "", "the data object: a `URL` or key in the server's object store")
-		file := fs.String("file", "", "a local data `FILE` to upload first, as uploads/<its name> (.gz is unzipped by the server)")
+		file := fs.String("file", "", "a local data `FILE` to upload first, as uploads/<its sha256>/<its name> (.gz is unzipped by the server)")
 		schemaPath := fs.String("schema", "", "`SCHEMA` file: the AML data schema (default: inferred by the server)")
 		target := fs.String("target", "", "the target attribute's `NAME`, when the schema is inferred")
 		rearr := fs.String("rearrangement", "", "DataRearrangement `JSON` (or a file holding it): the rows to keep")
@@ -106,16 +105,32 @@ func dataSourceCreate() subcommand {
 		}
 		ctx, stop := remoteContext()
 		defer stop()
+		var stored bool
 		if f != nil {
-			info, err := c.PutObject(ctx, "uploads/"+filepath.Base(*file), f)
-			if err != nil {
-				return fmt.Errorf("uploading %s: %w", *file, err)
+			// A create that will be refused must store nothing, so a
+			// taken id is found before the upload.
+			if in.ID != "" {
+				if _, err := c.GetDataSource(ctx, in.ID); err == nil {
+					return perch.Errorf(perch.EConflict, "data source %s already exists; nothing was uploaded", in.ID)
+				} else if perch.Code(err) != perch.ENotFound {
+					return err
+				}
 			}
-			fmt.Fprintf(stderr, "uploaded %s as %s (%d bytes)\n", *file, info.Key, info.Size)
-			in.DataURL = info.Key
+			if in.DataURL, stored, err = upload(ctx, c, *file, f); err != nil {
+				return err
+			}
+			if stored {
+				fmt.Fprintf(stderr, "uploaded %s as %s\n", *file, in.DataURL)
+			} else {
+				fmt.Fprintf(stderr, "%s is already on the server as %s\n", *file, in.DataURL)
+			}
 		}
 		d, err := c.CreateDataSource(ctx, in)
 		if err != nil {
+			if stored {
+				// Leave the store as it was before this command.
+				c.DeleteObject(context.WithoutCancel(ctx), in.DataURL)
+			}
 			return err
 		}
 		return created(ctx, c, client.DataSources, d.ID, d, *wait, c.GetDataSource, stdout, stderr)

@@ -33,7 +33,7 @@ func objectCmd(name, usage string, args []string, stdout io.Writer, extra func(f
 
 func objectPut() subcommand {
 	const usage = "perch objects put FILE [KEY]"
-	return subcommand{"put", usage, "upload a file (- for stdin) as the object KEY (default: uploads/<its name>)", func(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	return subcommand{"put", usage, "upload a file (- for stdin) as the object KEY (default: uploads/<its sha256>/<its name>)", func(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		rm, pos, err := objectCmd("put", usage, args, stdout, nil)
 		if err != nil {
 			return err
@@ -41,7 +41,7 @@ func objectPut() subcommand {
 		if len(pos) == 0 || len(pos) > 2 {
 			return usagef("want a FILE and at most a KEY (usage: %s)", usage)
 		}
-		path, key := pos[0], "uploads/"+filepath.Base(pos[0])
+		path, key := pos[0], ""
 		if len(pos) == 2 {
 			key = pos[1]
 		} else if path == "-" {
@@ -55,6 +55,13 @@ func objectPut() subcommand {
 			}
 			defer f.Close()
 			r = f
+			if key == "" {
+				sum, err := fileSHA256(f)
+				if err != nil {
+					return prefix(path, err)
+				}
+				key = uploadKey(sum, path)
+			}
 		}
 		c, err := rm.client()
 		if err != nil {

@@ -93,7 +93,8 @@ func TestRemoteAdult(t *testing.T) {
 	if ds.Status != perch.StatusCompleted || ds.Records != 32561 || ds.Name != "adult" || ds.Schema.TargetAttributeName != "income" {
 		t.Fatalf("data source: %+v", ds)
 	}
-	if !strings.Contains(r.stderr, "uploaded "+train+" as uploads/adult-train.csv") {
+	trainKey := "uploads/" + fileSum(t, train) + "/adult-train.csv"
+	if !strings.Contains(r.stderr, "uploaded "+train+" as "+trainKey) {
 		t.Errorf("stderr: %s", r.stderr)
 	}
 	row := tableRow(t, e.must(t, "", "datasources", "list").stdout, ds.ID)
@@ -201,7 +202,7 @@ func TestRemoteAdult(t *testing.T) {
 	}
 
 	// Lists: JSON, filters, pages.
-	e.must(t, "", "datasources", "create", "--data-url", "uploads/adult-train.csv", "--name", "again")
+	e.must(t, "", "datasources", "create", "--data-url", trainKey, "--name", "again")
 	list := decodeOut[struct {
 		Items []perch.DataSource
 		Next  string `json:"nextPageToken"`
@@ -339,12 +340,13 @@ func TestRemoteObjects(t *testing.T) {
 		Key  string
 		Size int64
 	}](t, e.must(t, "", "objects", "put", f))
-	if info.Key != "uploads/a b.csv" || info.Size != 8 {
-		t.Errorf("put: %+v", info)
+	key := "uploads/" + fileSum(t, f) + "/a b.csv"
+	if info.Key != key || info.Size != 8 {
+		t.Errorf("put: %+v, want key %s", info, key)
 	}
 	e.must(t, "3,4\n", "objects", "put", "-", "in/stdin #1.csv")
 	r := e.must(t, "", "objects", "list")
-	if !strings.Contains(r.stdout, "uploads/a b.csv  8") || !strings.Contains(r.stdout, "in/stdin #1.csv") {
+	if !strings.Contains(r.stdout, key+"  8") || !strings.Contains(r.stdout, "in/stdin #1.csv") {
 		t.Errorf("list:\n%s", r.stdout)
 	}
 	if r := e.must(t, "", "objects", "get", "in/stdin #1.csv"); r.stdout != "3,4\n" {
