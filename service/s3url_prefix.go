@@ -95,7 +95,7 @@ type concat struct {
 	folder string
 	files  []objects.Attrs
 	dg     *digest // when not nil, each file read whole adds its line
-	i      int // the next file to open
+	i      int     // the next file to open
 	cur    io.ReadCloser
 	r      *bufio.Reader
 	header []byte // the first file's first line, newline included
