@@ -439,6 +439,16 @@ func TestFlow(t *testing.T) {
 		if p := pred.Prediction; p.Details["Algorithm"] != "GBDT" || len(p.PredictedScores) != 1 {
 			t.Errorf("Predict with trees: %+v", p)
 		}
+		// Older SDKs send the endpoint as a bare host, or host:port.
+		hostPort := strings.TrimPrefix(s.url, "http://")
+		host, _, _ := strings.Cut(hostPort, ":")
+		for _, ep := range []string{host, hostPort} {
+			pred.Prediction.PredictedLabel = ""
+			s.must(t, "Predict", map[string]any{"MLModelId": "ml-trees", "Record": map[string]string{"x": "9.5", "color": "red"}, "PredictEndpoint": ep}, &pred)
+			if pred.Prediction.PredictedLabel == "" {
+				t.Errorf("Predict with PredictEndpoint %q: %+v", ep, pred.Prediction)
+			}
+		}
 
 		// The hand reader's fallback: escapes and non-ASCII values.
 		var alt struct {

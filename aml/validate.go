@@ -105,12 +105,16 @@ func (c *checks) outputURI(member, v string) {
 }
 
 // endpoint checks a PredictEndpoint or EndpointUrl. AML's pattern names
-// AWS's hosts; perch's endpoints are its own, so any http(s) URL is taken.
+// AWS's hosts; perch's endpoints are its own, so any http(s) URL is taken,
+// and so is a bare host or host:port, as older SDKs send it.
 func (c *checks) endpoint(member, v string) {
 	if !c.required(member, v) {
 		return
 	}
 	c.length(member, v, 0, 2048)
+	if !strings.Contains(v, "://") {
+		v = "http://" + v
+	}
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		c.fail("%s %q: want an http or https URL", member, v)
