@@ -5,12 +5,27 @@ import "time"
 // PipelineState says whether a pipeline takes new objects.
 type PipelineState string
 
-// A pipeline is ACTIVE when created; PAUSED stops it from starting runs
-// (objects that land meanwhile are taken when it resumes).
+// A pipeline is RUNNING when created; PAUSED stops it from starting runs
+// (objects that land meanwhile are taken when it resumes). FAILED means
+// its source cannot be read (its message says why): it is tried again
+// and is RUNNING once it can be. A deleted pipeline is DELETED.
 const (
-	PipelineActive PipelineState = "ACTIVE"
-	PipelinePaused PipelineState = "PAUSED"
+	PipelineRunning PipelineState = "RUNNING"
+	PipelinePaused  PipelineState = "PAUSED"
+	PipelineFailed  PipelineState = "FAILED"
+	PipelineDeleted PipelineState = "DELETED"
 )
+
+// UnmarshalText reads a state, taking ACTIVE, which pipelines stored by
+// earlier versions hold, as RUNNING.
+func (s *PipelineState) UnmarshalText(b []byte) error {
+	if string(b) == "ACTIVE" {
+		*s = PipelineRunning
+		return nil
+	}
+	*s = PipelineState(b)
+	return nil
+}
 
 // Pipeline predicts every record that lands in its source with one model
 // and writes the results to its sinks. Its definition is what a user

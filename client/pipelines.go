@@ -15,7 +15,7 @@ import (
 // Pipelines is the resource name of pipelines in REST paths.
 const Pipelines = "pipelines"
 
-// CreatePipeline creates a pipeline (with the root key); it is ACTIVE at
+// CreatePipeline creates a pipeline (with the root key); it is RUNNING at
 // once.
 func (c *Client) CreatePipeline(ctx context.Context, in service.PipelineInput) (*perch.Pipeline, error) {
 	return create[perch.Pipeline](ctx, c, Pipelines, in)
@@ -56,7 +56,7 @@ func (c *Client) PausePipeline(ctx context.Context, id string) (*perch.Pipeline,
 	return one[perch.Pipeline](ctx, c, http.MethodPost, Pipelines, id, "/pause", nil)
 }
 
-// ResumePipeline makes a paused pipeline ACTIVE again.
+// ResumePipeline makes a paused pipeline RUNNING again.
 func (c *Client) ResumePipeline(ctx context.Context, id string) (*perch.Pipeline, error) {
 	return one[perch.Pipeline](ctx, c, http.MethodPost, Pipelines, id, "/resume", nil)
 }

@@ -275,7 +275,7 @@ func newEnv(t *testing.T) *env {
 			{Objects: &perch.ObjectSink{URL: fileURL(filepath.Join(dir, "outbox"))}},
 		},
 		DeadLetter: fileURL(filepath.Join(dir, "dead")),
-		State:      perch.PipelineActive,
+		State:      perch.PipelineRunning,
 	}
 	if err := Check(e.p); err != nil {
 		t.Fatal(err)
@@ -817,4 +817,50 @@ func TestGone(t *testing.T) {
 	if got.Status != perch.StatusFailed || !strings.Contains(got.Message, "deleted") {
 		t.Errorf("run of a deleted object %+v", got)
 	}
+}
+
+// TestWatchFailedState checks that a pipeline whose source cannot be
+// read is FAILED, saying why, and RUNNING again once it can be.
+func TestWatchFailedState(t *testing.T) {
+	e := newEnv(t)
+	in := filepath.Join(e.dir, "inbox")
+	// A file where the folder should be cannot be listed.
+	if err := os.Remove(in); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(in, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &Watcher{Engine: e.engine, Poll: 20 * time.Millisecond, Enqueue: e.engine.Run}
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitState := func(want perch.PipelineState) *perch.Pipeline {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			p, err := e.store.GetPipeline(context.Background(), e.p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.State == want {
+				return p
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("pipeline state %s (%q), want %s", p.State, p.Message, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if p := waitState(perch.PipelineFailed); p.Message == "" {
+		t.Error("a FAILED pipeline without a message")
+	}
+	os.Remove(in)
+	os.MkdirAll(in, 0o700)
+	if p := waitState(perch.PipelineRunning); p.Message != "" {
+		t.Errorf("RUNNING again, message %q", p.Message)
+	}
+	os.WriteFile(filepath.Join(in, "a.csv"), testRows(t, 10), 0o600)
+	waitRows(t, e, 10)
 }

@@ -249,6 +249,7 @@ func (w *Watcher) scan(ctx context.Context, settle time.Duration) (time.Time, er
 			if err != nil && firstErr == nil {
 				firstErr = err
 			}
+			w.setFailed(ctx, p, err)
 			if !d.IsZero() {
 				due = earlier(due, d)
 			}
@@ -270,6 +271,28 @@ func (w *Watcher) scan(ctx context.Context, settle time.Duration) (time.Time, er
 		}
 	}
 	return due, firstErr
+}
+
+// setFailed records that a pipeline's source could not be read (err),
+// as its state FAILED with the reason, or that it could again. The store
+// is written only when that changes.
+func (w *Watcher) setFailed(ctx context.Context, p *perch.Pipeline, err error) {
+	if (err != nil) == (p.State == perch.PipelineFailed) || ctx.Err() != nil {
+		return
+	}
+	_, uerr := w.Engine.Store.UpdatePipeline(ctx, p.ID, func(q *perch.Pipeline) error {
+		switch {
+		case q.State == perch.PipelinePaused || q.Status == perch.StatusDeleted:
+		case err != nil:
+			q.State, q.Message = perch.PipelineFailed, err.Error()
+		default:
+			q.State, q.Message = perch.PipelineRunning, ""
+		}
+		return nil
+	})
+	if uerr != nil && ctx.Err() == nil {
+		w.Engine.log().Warn("pipeline state", "pipeline", p.ID, "err", uerr)
+	}
 }
 
 // consume keeps a consumer running for a stream pipeline, or for the

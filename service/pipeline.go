@@ -48,7 +48,7 @@ func (s *Service) CheckPipeline(ctx context.Context, in PipelineInput) (*perch.P
 	p := &perch.Pipeline{
 		Meta:  perch.Meta{ID: in.ID, Name: in.Name, Status: perch.StatusCompleted, Tags: cloneTags(in.Tags)},
 		Model: in.Model, Source: in.Source, Sinks: in.Sinks, DeadLetter: in.DeadLetter,
-		State: perch.PipelineActive,
+		State: perch.PipelineRunning,
 	}
 	if p.ID == "" {
 		p.ID = newID(pipelinePrefix)
@@ -69,7 +69,7 @@ func (s *Service) CheckPipeline(ctx context.Context, in PipelineInput) (*perch.P
 	return p, nil
 }
 
-// CreatePipeline stores a pipeline ACTIVE: its source is watched from
+// CreatePipeline stores a pipeline RUNNING: its source is watched from
 // then on, objects already there included.
 func (s *Service) CreatePipeline(ctx context.Context, in PipelineInput) (*perch.Pipeline, error) {
 	p, err := s.CheckPipeline(ctx, in)
@@ -98,9 +98,9 @@ func (s *Service) PausePipeline(ctx context.Context, id string) (*perch.Pipeline
 	return s.setPipelineState(ctx, id, perch.PipelinePaused)
 }
 
-// ResumePipeline makes a paused pipeline ACTIVE again.
+// ResumePipeline makes a paused pipeline RUNNING again.
 func (s *Service) ResumePipeline(ctx context.Context, id string) (*perch.Pipeline, error) {
-	return s.setPipelineState(ctx, id, perch.PipelineActive)
+	return s.setPipelineState(ctx, id, perch.PipelineRunning)
 }
 
 func (s *Service) setPipelineState(ctx context.Context, id string, st perch.PipelineState) (*perch.Pipeline, error) {
@@ -117,7 +117,7 @@ func (s *Service) setPipelineState(ctx context.Context, id string, st perch.Pipe
 // runs.
 func (s *Service) DeletePipeline(ctx context.Context, id string) (*perch.Pipeline, error) {
 	return s.store.UpdatePipeline(ctx, id, func(p *perch.Pipeline) error {
-		p.Status = perch.StatusDeleted
+		p.Status, p.State = perch.StatusDeleted, perch.PipelineDeleted
 		return nil
 	})
 }

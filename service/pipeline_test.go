@@ -29,7 +29,7 @@ func TestPipelineRules(t *testing.T) {
 
 	// A pipeline whose model went: each try of its run fails.
 	p := &perch.Pipeline{Meta: perch.Meta{ID: "income", Status: perch.StatusCompleted}, Model: "ml-gone",
-		Source: def.Source, Sinks: def.Sinks, DeadLetter: def.DeadLetter, State: perch.PipelineActive}
+		Source: def.Source, Sinks: def.Sinks, DeadLetter: def.DeadLetter, State: perch.PipelineRunning}
 	ok(t, store.CreatePipeline(ctx, p))
 	ok(t, store.CreatePipelineRun(ctx, &perch.PipelineRun{Meta: perch.Meta{ID: "pr-1"}, Pipeline: "income", Key: "a.csv", Version: "1"}))
 	if err := svc.RunPipeline(ctx, "pr-1", 1, 1, 3); err == nil {

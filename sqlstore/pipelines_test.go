@@ -19,7 +19,7 @@ func TestPipelines(t *testing.T) {
 			Source:     perch.PipelineSource{Objects: "file:///srv/inbox", Format: "csv"},
 			Sinks:      []perch.PipelineSink{{SQL: &perch.SQLSink{URL: "sqlite:///srv/r.db", Table: "predictions"}}},
 			DeadLetter: "file:///srv/dead",
-			State:      perch.PipelineActive,
+			State:      perch.PipelineRunning,
 		}
 		if err := s.CreatePipeline(ctx, p); err != nil {
 			t.Fatal(err)

@@ -40,7 +40,7 @@ func runPipeline(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 		idCmd("pipeline", "pause", "stop a pipeline from starting runs; objects that land meanwhile are taken when it resumes", func(c *client.Client) func(context.Context, string) (*perch.Pipeline, error) {
 			return c.PausePipeline
 		}),
-		idCmd("pipeline", "resume", "make a paused pipeline ACTIVE again", func(c *client.Client) func(context.Context, string) (*perch.Pipeline, error) {
+		idCmd("pipeline", "resume", "make a paused or failed pipeline RUNNING again", func(c *client.Client) func(context.Context, string) (*perch.Pipeline, error) {
 			return c.ResumePipeline
 		}),
 		idCmd("pipeline", "delete", "stop a pipeline for good (with the root key); it stays readable", func(c *client.Client) func(context.Context, string) (*perch.Pipeline, error) {

@@ -38,17 +38,17 @@ sinks:
 dead_letter: file://`+filepath.Join(dir, "dead")+`
 `), 0o600)
 	p := decodeOut[perch.Pipeline](t, e.must(t, "", "pipeline", "create", "--file", def))
-	if p.Name != "income-inbox" || p.State != perch.PipelineActive || p.Status != perch.StatusCompleted || len(p.Sinks) != 2 || p.Sinks[1].Objects.Format != "jsonl" {
+	if p.Name != "income-inbox" || p.State != perch.PipelineRunning || p.Status != perch.StatusCompleted || len(p.Sinks) != 2 || p.Sinks[1].Objects.Format != "jsonl" {
 		t.Fatalf("created %+v", p)
 	}
 	row := tableRow(t, e.must(t, "", "pipeline", "list").stdout, p.ID)
-	if row[1] != "income-inbox" || row[2] != m.ID || row[3] != "ACTIVE" {
+	if row[1] != "income-inbox" || row[2] != m.ID || row[3] != "RUNNING" {
 		t.Errorf("list row %q", row)
 	}
 	if got := decodeOut[perch.Pipeline](t, e.must(t, "", "pipeline", "pause", p.ID)); got.State != perch.PipelinePaused {
 		t.Errorf("paused: %+v", got)
 	}
-	if got := decodeOut[perch.Pipeline](t, e.must(t, "", "pipeline", "resume", p.ID)); got.State != perch.PipelineActive {
+	if got := decodeOut[perch.Pipeline](t, e.must(t, "", "pipeline", "resume", p.ID)); got.State != perch.PipelineRunning {
 		t.Errorf("resumed: %+v", got)
 	}
 	if got := decodeOut[perch.Pipeline](t, e.must(t, "", "pipeline", "get", p.ID)); got.DeadLetter != "file://"+filepath.Join(dir, "dead") {
