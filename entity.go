@@ -184,11 +184,23 @@ type Key struct {
 	// AccessKeyID is set on an AWS-style access key pair, whose id it is
 	// too; requests signed with SigV4 name it.
 	AccessKeyID string `json:"accessKeyId,omitempty"`
+	// State is what the key's Status means for a key: ACTIVE, or REVOKED
+	// once deleted. It is set where a key is shown.
+	State KeyState `json:"state,omitempty"`
 	// SealedSecret is the pair's secret access key, encrypted under the
 	// server's master key: a signature can only be checked with the
 	// secret itself, so it cannot be kept as a hash.
 	SealedSecret string `json:"sealedSecret,omitempty"`
 }
+
+// KeyState says whether a key is accepted.
+type KeyState string
+
+// The states of a key.
+const (
+	KeyActive  KeyState = "ACTIVE"
+	KeyRevoked KeyState = "REVOKED"
+)
 
 // FilterOp is the comparison a Filter applies, named as in AML's Describe
 // operations.

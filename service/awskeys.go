@@ -166,13 +166,17 @@ func (s *Service) AWSSecret(ctx context.Context, id string) (string, error) {
 
 type openedSecret struct{ sealed, secret string }
 
-// withoutSecret is a key as it is shown: even sealed, a secret stays in
-// the store.
+// withoutSecret is a key as it is shown: with its state, and without
+// its secret, which, even sealed, stays in the store.
 func withoutSecret(k *perch.Key) *perch.Key {
-	if k == nil || k.SealedSecret == "" {
+	if k == nil {
 		return k
 	}
 	c := *k
 	c.SealedSecret = ""
+	c.State = perch.KeyActive
+	if c.Status == perch.StatusDeleted {
+		c.State = perch.KeyRevoked
+	}
 	return &c
 }

@@ -93,7 +93,7 @@ func (s *Service) CreateKey(ctx context.Context, name string) (string, *perch.Ke
 	if err := s.store.CreateKey(ctx, k); err != nil {
 		return "", nil, err
 	}
-	return key, k, nil
+	return key, withoutSecret(k), nil
 }
 
 // ListKeys returns one page of keys (their hints, never the keys).

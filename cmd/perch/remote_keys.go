@@ -19,13 +19,13 @@ func runKeys(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			list: func(c *client.Client) func(context.Context, perch.Filter) ([]*perch.Key, string, error) {
 				return c.ListKeys
 			},
-			columns: []string{"ID", "NAME", "HINT", "STATUS", "CREATED"},
+			columns: []string{"ID", "NAME", "HINT", "STATE", "CREATED"},
 			row: func(k *perch.Key) []string {
 				name := cell(k.Name)
 				if k.Root {
 					name += " (root)"
 				}
-				return []string{k.ID, name, k.Hint, string(k.Status), when(k.CreatedAt)}
+				return []string{k.ID, name, k.Hint, string(k.State), when(k.CreatedAt)}
 			},
 		}),
 		idCmd("keys", "delete", "revoke a key, by the ID keys list shows", func(c *client.Client) func(context.Context, string) (*perch.Key, error) {

@@ -253,11 +253,14 @@ func TestRemoteKeys(t *testing.T) {
 	mustRun(t, "", append([]string{"models", "list"}, ci...)...)
 	failsWith(t, cli("", append([]string{"keys", "create", "--name", "x"}, ci...)...), 1, "perch keys: ")
 	row := tableRow(t, e.must(t, "", "keys", "list").stdout, k.ID)
-	if row[1] != "ci" || row[3] != "COMPLETED" {
+	if row[1] != "ci" || row[3] != "ACTIVE" {
 		t.Errorf("keys list row: %q", row)
 	}
 	e.must(t, "", "keys", "delete", k.ID)
 	failsWith(t, cli("", append([]string{"models", "list"}, ci...)...), 1, "revoked")
+	if row := tableRow(t, e.must(t, "", "keys", "list").stdout, k.ID); row[3] != "REVOKED" {
+		t.Errorf("keys list row of a revoked key: %q", row)
+	}
 
 	// Without --key: the environment, then the data directory's root key.
 	t.Setenv("PERCH_SERVER", e.srv.URL)
