@@ -331,7 +331,7 @@ func TestValidation(t *testing.T) {
 	s.wantError(t, "InvalidTagException", "key", "AddTags", map[string]any{"ResourceId": "m", "ResourceType": "MLModel", "Tags": []any{map[string]string{"Key": "a*b"}}})
 	s.wantError(t, "ResourceNotFoundException", "", "AddTags", map[string]any{"ResourceId": "m", "ResourceType": "MLModel", "Tags": []any{map[string]string{"Key": "a"}}})
 	s.wantError(t, "ResourceNotFoundException", "", "DescribeTags", map[string]any{"ResourceId": "m", "ResourceType": "MLModel"})
-	s.wantError(t, "InvalidInputException", "s3://b/missing.csv", "CreateDataSourceFromS3", map[string]any{"DataSourceId": "d", "DataSpec": map[string]any{"DataLocationS3": "s3://b/missing.csv"}})
+	s.wantError(t, "InvalidInputException", "b/missing.csv not found", "CreateDataSourceFromS3", map[string]any{"DataSourceId": "d", "DataSpec": map[string]any{"DataLocationS3": "s3://b/missing.csv"}})
 }
 
 // TestFlow runs AML's whole flow on a small binary problem: data sources

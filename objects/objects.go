@@ -254,7 +254,7 @@ func (b *Bucket) Delete(ctx context.Context, key string) error {
 		if ok, err := b.b.Exists(ctx, key); err != nil {
 			return b.fail("delete", key, err)
 		} else if !ok {
-			return perch.Errorf(perch.ENotFound, "objects: %s/%s not found", b.url, key)
+			return perch.Errorf(perch.ENotFound, "objects: %s not found", b.name(key))
 		}
 	}
 	if err := b.b.Delete(ctx, key); err != nil {
@@ -395,21 +395,51 @@ func (b *Bucket) fail(op, key string, err error) error {
 	}
 	if b.dir != "" && op == "write" && (errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.EEXIST)) {
 		// A directory cannot hold both "a" and "a/b"; S3 can.
-		return perch.Errorf(perch.EConflict, "objects: %s %s/%s: another key is a prefix of this one, or this one of another", op, b.url, key)
+		return perch.Errorf(perch.EConflict, "objects: %s %s: another key is a prefix of this one, or this one of another", op, b.name(key))
 	}
 	switch gcerrors.Code(err) {
 	case gcerrors.NotFound:
-		return perch.Errorf(perch.ENotFound, "objects: %s/%s not found", b.url, key)
+		return perch.Errorf(perch.ENotFound, "objects: %s not found", b.name(key))
 	case gcerrors.InvalidArgument:
-		return perch.Errorf(perch.EInvalid, "objects: %s %s/%s: %v", op, b.url, key, err)
+		return perch.Errorf(perch.EInvalid, "objects: %s %s: %s", op, b.name(key), b.clean(err))
 	case gcerrors.PermissionDenied:
-		return perch.Errorf(perch.EForbidden, "objects: %s %s/%s: %v", op, b.url, key, err)
+		return perch.Errorf(perch.EForbidden, "objects: %s %s: %s", op, b.name(key), b.clean(err))
 	case gcerrors.Canceled:
-		return fmt.Errorf("objects: %s %s/%s: %w", op, b.url, key, context.Canceled)
+		return fmt.Errorf("objects: %s %s: %w", op, b.name(key), context.Canceled)
 	case gcerrors.DeadlineExceeded:
-		return fmt.Errorf("objects: %s %s/%s: %w", op, b.url, key, context.DeadlineExceeded)
+		return fmt.Errorf("objects: %s %s: %w", op, b.name(key), context.DeadlineExceeded)
 	}
-	return fmt.Errorf("objects: %s %s/%s: %w", op, b.url, key, err)
+	return &cleanError{"objects: " + op + " " + b.name(key) + ": " + b.clean(err), err}
+}
+
+// cleanError is an error with a message of its own, still matched by
+// errors.Is and errors.As as the error it wraps.
+type cleanError struct {
+	msg string
+	err error
+}
+
+func (e *cleanError) Error() string { return e.msg }
+func (e *cleanError) Unwrap() error { return e.err }
+
+// name is how messages name an object: by its key in a folder, whose
+// absolute path is the server's business, not the caller's; by URL in
+// a bucket.
+func (b *Bucket) name(key string) string {
+	if b.dir != "" {
+		return key
+	}
+	return b.base() + "/" + key
+}
+
+// clean is err's message without the folder's absolute path.
+func (b *Bucket) clean(err error) string {
+	msg := err.Error()
+	if b.dir != "" {
+		msg = strings.ReplaceAll(msg, b.dir+string(filepath.Separator), "")
+		msg = strings.ReplaceAll(msg, b.dir, ".")
+	}
+	return msg
 }
 
 // ParseURL splits the URL of one object, as APIs that take a single
@@ -476,7 +506,11 @@ func (b *Bucket) Key(u string) (string, error) {
 	if strings.Contains(u, "://") {
 		rest, ok := strings.CutPrefix(u, b.base()+"/")
 		if !ok {
-			return "", perch.Errorf(perch.EInvalid, "objects: %q is not in the object store %s", u, b.base())
+			where := b.base()
+			if b.dir != "" {
+				where = "(a folder of the server's)"
+			}
+			return "", perch.Errorf(perch.EInvalid, "objects: %q is not in the object store %s", u, where)
 		}
 		key, _, _ = strings.Cut(rest, "?")
 		if b.dir != "" {

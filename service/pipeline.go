@@ -58,7 +58,7 @@ func (s *Service) CheckPipeline(ctx context.Context, in PipelineInput) (*perch.P
 	}
 	m, err := s.store.GetMLModel(ctx, in.Model)
 	if perch.Code(err) == perch.ENotFound {
-		return nil, perch.Errorf(perch.EInvalid, "model %s not found", in.Model)
+		return nil, perch.Errorf(perch.EInvalid, "model %s not found", perch.Clip(in.Model))
 	}
 	if err != nil {
 		return nil, err

@@ -133,7 +133,7 @@ func (c *cache) entry(ctx context.Context, id string) (*cacheEntry, error) {
 	c.mu.RUnlock()
 	if e == nil {
 		if t, ok := c.missing.Load(id); ok && now-t.(int64) < int64(refreshEvery) {
-			return nil, perch.Errorf(perch.ENotFound, "model %s not found", id)
+			return nil, perch.Errorf(perch.ENotFound, "model %s not found", perch.Clip(id))
 		}
 		m, err := c.s.store.GetMLModel(ctx, id)
 		if perch.Code(err) == perch.ENotFound {

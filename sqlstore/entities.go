@@ -216,7 +216,7 @@ func get[T any](ctx context.Context, s *Store, db queryer, k *kind[T], id string
 	}
 	var doc string
 	if err := db.QueryRowContext(ctx, q.String(), q.args...).Scan(&doc); errors.Is(err, sql.ErrNoRows) {
-		return nil, perch.Errorf(perch.ENotFound, "%s %s not found", k.noun, id)
+		return nil, perch.Errorf(perch.ENotFound, "%s %s not found", k.noun, perch.Clip(id))
 	} else if err != nil {
 		return nil, fmt.Errorf("sqlstore: get %s %s: %w", k.noun, id, err)
 	}
