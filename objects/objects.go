@@ -14,6 +14,7 @@ import (
 	"io"
 	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -266,6 +267,46 @@ func (b *Bucket) Delete(ctx context.Context, key string) error {
 // tempName matches the temporary files fileblob writes next to their
 // target; one is left behind only when the process dies mid-write.
 var tempName = regexp.MustCompile(`\.[0-9a-f]{16}\.tmp$`)
+
+// RemoveTemp removes the temporary files that writes cut short by a
+// crash left in a folder, those untouched for olderThan or longer, and
+// returns how many it removed. A write in progress keeps adding to its
+// file, so one left quiet is dead; a folder only one server uses may be
+// cleaned with olderThan 0 at its start. An S3 bucket has none: an
+// object appears there whole or not at all.
+func (b *Bucket) RemoveTemp(ctx context.Context, olderThan time.Duration) (int, error) {
+	if b.dir == "" {
+		return 0, nil
+	}
+	cutoff := time.Now().Add(-olderThan)
+	n := 0
+	err := filepath.WalkDir(b.dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.IsDir() {
+			return ctx.Err()
+		}
+		if !tempName.MatchString(d.Name()) {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil || info.ModTime().After(cutoff) {
+			return nil
+		}
+		if err := os.Remove(path); err == nil {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("objects: removing temporary files: %s", b.clean(err))
+	}
+	return n, nil
+}
 
 // escaped is fileblob's escape for the runes a file name cannot hold; a
 // key spelling out such an escape itself is escaped too, so unescaping

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/perchml/perch"
 	"github.com/perchml/perch/internal/s3fake"
@@ -574,5 +575,41 @@ func TestParseURLOpens(t *testing.T) {
 	got, err := b2.ReadAll(ctx, key)
 	if err != nil || string(got) != "hello" {
 		t.Errorf("ReadAll through ParseURL: %q, %v", got, err)
+	}
+}
+
+// TestRemoveTemp checks that the temporary files of writes cut short are
+// removed once old enough, and nothing else.
+func TestRemoveTemp(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	b, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.Write(ctx, "out/a.csv", strings.NewReader("x\n"), ""); err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(dir, "out", "b.csv.0123456789abcdef.tmp")
+	young := filepath.Join(dir, "c.csv.fedcba9876543210.tmp")
+	for _, p := range []string{old, young} {
+		if err := os.WriteFile(p, []byte("half"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hour := time.Now().Add(-time.Hour)
+	os.Chtimes(old, hour, hour)
+	if n, err := b.RemoveTemp(ctx, time.Minute); err != nil || n != 1 {
+		t.Fatalf("RemoveTemp(1m) = %d, %v; want 1", n, err)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("an hour-old temporary file is still there: %v", err)
+	}
+	if n, err := b.RemoveTemp(ctx, 0); err != nil || n != 1 {
+		t.Fatalf("RemoveTemp(0) = %d, %v; want 1", n, err)
+	}
+	if got, err := b.ReadAll(ctx, "out/a.csv"); err != nil || string(got) != "x\n" {
+		t.Errorf("an object was touched: %q, %v", got, err)
 	}
 }

@@ -125,7 +125,7 @@ func (w *Watcher) Run(ctx context.Context) {
 		}
 	}()
 	log := w.Engine.log()
-	lastSweep := time.Time{}
+	lastSweep, lastClean := time.Time{}, time.Time{}
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -143,6 +143,10 @@ func (w *Watcher) Run(ctx context.Context) {
 			}
 			lastSweep = time.Now()
 		}
+		if time.Since(lastClean) >= cleanEvery {
+			w.removeTemp(ctx)
+			lastClean = time.Now()
+		}
 		due, err := w.scan(ctx, settle)
 		if err != nil && ctx.Err() == nil {
 			log.Warn("pipeline watch", "err", err)
@@ -152,6 +156,56 @@ func (w *Watcher) Run(ctx context.Context) {
 			next = min(poll, max(time.Until(due)+time.Millisecond, time.Millisecond))
 		}
 		t.Reset(next)
+	}
+}
+
+// cleanEvery is how often the folders pipelines write to are rid of the
+// temporary files of writes a crash cut short, from the watcher's start
+// on; tempAge is how long such a file must have been left untouched,
+// since another server may be writing it.
+const (
+	cleanEvery = 10 * time.Minute
+	tempAge    = time.Minute
+)
+
+// removeTemp removes, from the folders that pipelines' object sinks and
+// dead letters write to, the temporary files of writes cut short.
+func (w *Watcher) removeTemp(ctx context.Context) {
+	done := map[string]bool{}
+	f := perch.Filter{Variable: "Status", Op: perch.OpEQ, Value: string(perch.StatusCompleted), Limit: perch.MaxPageLimit}
+	for {
+		ps, next, err := w.Engine.Store.ListPipelines(ctx, f)
+		if err != nil {
+			return
+		}
+		for _, p := range ps {
+			urls := []string{p.DeadLetter}
+			for _, s := range p.Sinks {
+				if s.Objects != nil {
+					urls = append(urls, s.Objects.URL)
+				}
+			}
+			for _, u := range urls {
+				if !strings.HasPrefix(u, "file://") || done[u] {
+					continue
+				}
+				done[u] = true
+				b, err := objects.Open(ctx, u)
+				if err != nil {
+					continue
+				}
+				if n, err := b.RemoveTemp(ctx, tempAge); err != nil {
+					w.Engine.log().Warn("pipeline temporary files", "pipeline", p.ID, "err", err)
+				} else if n > 0 {
+					w.Engine.log().Info("removed the temporary files of writes a stop cut short", "pipeline", p.ID, "files", n)
+				}
+				b.Close()
+			}
+		}
+		if next == "" {
+			return
+		}
+		f.PageToken = next
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/perchml/perch"
@@ -31,6 +32,13 @@ func (s *Service) enqueue(ctx context.Context, j Job) {
 // enqueueTimeout bounds how long a request waits to queue its job.
 const enqueueTimeout = 5 * time.Second
 
+// msgWaiting is the message of an entity whose job waits on another.
+const msgWaiting = "waiting for the entities it needs"
+
+// Entity names the kind of entity a job of kind k works on, as people
+// say it: "data source", "model", "evaluation", "batch prediction".
+func (k JobKind) Entity() string { return k.noun() }
+
 // Run does the work of a job; the queue calls it. The entity moves from
 // PENDING to INPROGRESS and then to COMPLETED, or to FAILED with the reason
 // as its message; Run returns nil then, as the failure is recorded. It
@@ -38,14 +46,20 @@ const enqueueTimeout = 5 * time.Second
 // another entity, and the context's error when the server is stopping, so
 // the queue runs the job again later. A job whose entity is not PENDING at
 // that attempt does nothing.
+//
+// The log has a line at Info when a job starts, when it finishes or fails
+// (with the reason) and when it first waits or is interrupted, each naming
+// the entity; the tries of a job that waits again are at Debug.
 func (s *Service) Run(ctx context.Context, j Job) error {
 	if j.Attempt == 0 {
 		j.Attempt = 1
 	}
+	var waited bool // the entity's job had waited on another already
 	if _, err := s.updateMeta(ctx, j.Kind, j.ID, func(m *perch.Meta) error {
 		if m.Status != perch.StatusPending || max(m.Attempt, 1) != j.Attempt {
 			return errSkip
 		}
+		waited = m.Message == msgWaiting
 		t := nowUTC()
 		m.Status, m.StartedAt, m.FinishedAt, m.Message = perch.StatusInProgress, &t, nil, ""
 		return nil
@@ -55,6 +69,11 @@ func (s *Service) Run(ctx context.Context, j Job) error {
 		return err
 	}
 	start := time.Now()
+	quiet := slog.LevelInfo
+	if waited {
+		quiet = slog.LevelDebug
+	}
+	s.logJob(ctx, quiet, "job started", j, slog.Int("attempt", j.Attempt))
 	// The heartbeat covers the whole job, reading the data included:
 	// loading a large file can outlast the lease on its own.
 	beat := s.heartbeat(ctx, j.Kind, j.ID)
@@ -62,9 +81,9 @@ func (s *Service) Run(ctx context.Context, j Job) error {
 	beat()
 	switch {
 	case errors.Is(err, ErrNotReady), err != nil && ctx.Err() != nil:
-		msg := "waiting for the entities it needs"
+		msg, level := msgWaiting, quiet
 		if !errors.Is(err, ErrNotReady) {
-			msg = "interrupted by a server stop; it will run again"
+			msg, level = "interrupted by a server stop; it will run again", slog.LevelInfo
 			err = ctx.Err()
 		}
 		// The context may be done: the entity is put back regardless.
@@ -79,18 +98,17 @@ func (s *Service) Run(ctx context.Context, j Job) error {
 		}); uerr != nil && !errors.Is(uerr, errSkip) {
 			return uerr
 		}
+		s.logJob(ctx, level, "job "+msg, j, slog.Duration("duration", time.Since(start).Round(time.Millisecond)))
 		return err
 	}
-	if err != nil {
-		s.log.Info("job failed", "kind", j.Kind, "id", j.ID, "err", err)
-	}
+	took := time.Since(start)
 	_, uerr := s.updateMeta(context.WithoutCancel(ctx), j.Kind, j.ID, func(m *perch.Meta) error {
 		if !running(m, j) {
 			return errSkip // deleted meanwhile, or started again by a sweep
 		}
 		t := nowUTC()
 		m.FinishedAt = &t
-		m.ComputeMS = time.Since(start).Milliseconds()
+		m.ComputeMS = took.Milliseconds()
 		if err != nil {
 			m.Status, m.Message = perch.StatusFailed, errMessage(err)
 		} else {
@@ -104,7 +122,22 @@ func (s *Service) Run(ctx context.Context, j Job) error {
 	if uerr != nil && !errors.Is(uerr, errSkip) {
 		return uerr
 	}
+	if err != nil {
+		s.logJob(ctx, slog.LevelWarn, "job failed", j, slog.Duration("duration", took.Round(time.Millisecond)), slog.String("reason", errMessage(err)))
+	} else {
+		s.logJob(ctx, slog.LevelInfo, "job finished", j, slog.Duration("duration", took.Round(time.Millisecond)))
+	}
 	return nil
+}
+
+// logJob logs a line about job j, naming its entity.
+func (s *Service) logJob(ctx context.Context, level slog.Level, msg string, j Job, more ...slog.Attr) {
+	if !s.log.Enabled(ctx, level) {
+		return
+	}
+	s.log.LogAttrs(ctx, level, msg, append([]slog.Attr{
+		slog.String("job", string(j.Kind)), slog.String("entity", j.Kind.Entity()), slog.String("id", j.ID),
+	}, more...)...)
 }
 
 // work runs a claimed job.
@@ -234,9 +267,17 @@ var jobKinds = []JobKind{JobDataSource, JobTrain, JobEvaluate, JobBatch}
 //
 // With all set, every INPROGRESS entity counts as abandoned: the caller
 // knows that no other server runs jobs on this store (a SQLite file the
-// caller holds locked).
+// caller holds locked). The temporary files of writes to the object store
+// that a crash cut short are then removed too.
 func (s *Service) Sweep(ctx context.Context, all bool) error {
 	stale := time.Now().Add(-s.lease)
+	if all {
+		if n, err := s.objects.RemoveTemp(ctx, 0); err != nil {
+			return err
+		} else if n > 0 {
+			s.log.Info("removed the temporary files of writes a stop cut short", "files", n)
+		}
+	}
 	for _, kind := range jobKinds {
 		for _, st := range []perch.Status{perch.StatusInProgress, perch.StatusPending} {
 			f := perch.Filter{Variable: "Status", Op: perch.OpEQ, Value: string(st), Limit: perch.MaxPageLimit}
