@@ -2,6 +2,8 @@ package service_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -30,5 +32,26 @@ func TestErrorsShowNoServerPaths(t *testing.T) {
 	_, err = e.svc.GetMLModel(ctx, long)
 	if err == nil || len(err.Error()) > 200 {
 		t.Errorf("unknown id of 5,000 bytes: an error of %d bytes", len(err.Error()))
+	}
+}
+
+// TestSweepRemovesTemp checks that a start's sweep, on a store only this
+// server uses, removes the temporary files a crash left mid-write.
+func TestSweepRemovesTemp(t *testing.T) {
+	e := newEnv(t, testdb.SQLite(t), envOptions{manual: true})
+	tmp := filepath.Join(e.dir, ".perch", "models", "ml-1.json.0123456789abcdef.tmp")
+	if err := os.MkdirAll(filepath.Dir(tmp), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tmp, []byte("{half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ok(t, e.svc.Sweep(context.Background(), false))
+	if _, err := os.Stat(tmp); err != nil {
+		t.Fatalf("a sweep that may share the store removed a temporary file: %v", err)
+	}
+	ok(t, e.svc.Sweep(context.Background(), true))
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		t.Errorf("the temporary file is still there after the start's sweep: %v", err)
 	}
 }
