@@ -23,7 +23,7 @@ import (
 func TestThroughput(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("PERCH_PIPELINE_ROWS"))
 	if n <= 0 {
-		t.Skip("set PERCH_PIPELINE_ROWS to time a run")
+		t.Skip("opt-in: set PERCH_PIPELINE_ROWS to time a run")
 	}
 	test := testRows(t, 16281)
 	i := bytes.IndexByte(test, '\n') + 1
@@ -100,7 +100,7 @@ func TestThroughput(t *testing.T) {
 func TestSmallObjectLatency(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("PERCH_PIPELINE_OBJECTS"))
 	if n <= 0 {
-		t.Skip("set PERCH_PIPELINE_OBJECTS to time small objects")
+		t.Skip("opt-in: set PERCH_PIPELINE_OBJECTS to time small objects")
 	}
 	e := newEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
