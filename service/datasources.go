@@ -59,7 +59,7 @@ func (s *Service) CreateDataSource(ctx context.Context, in DataSourceInput) (*pe
 	if strings.TrimSpace(in.DataURL) == "" {
 		return nil, perch.Errorf(perch.EInvalid, "dataUrl: required")
 	}
-	key, err := s.objects.Key(in.DataURL)
+	key, err := s.locationKey(in.DataURL)
 	if err != nil {
 		return nil, perch.Errorf(perch.EInvalid, "dataUrl: %v", errMessage(err))
 	}

@@ -231,7 +231,7 @@ func (s *Service) CreateBatchPrediction(ctx context.Context, in BatchPredictionI
 	case strings.HasSuffix(out, "/"):
 		out += in.ID + ".csv"
 	}
-	key, err := s.objects.Key(out)
+	key, err := s.locationKey(out)
 	if err != nil {
 		return nil, perch.Errorf(perch.EInvalid, "outputUrl: %v", errMessage(err))
 	}

@@ -43,6 +43,16 @@ func (s *Service) S3Key(u string) (string, error) {
 	return key, nil
 }
 
+// locationKey returns the object key a request's location names: a key,
+// the object's URL in the store, or an s3://bucket/key URL as S3Key maps
+// it, so REST and CLI callers name objects as AML's callers do.
+func (s *Service) locationKey(u string) (string, error) {
+	if strings.HasPrefix(u, "s3://") {
+		return s.S3Key(strings.TrimSuffix(u, "/"))
+	}
+	return s.objects.Key(u)
+}
+
 // splitS3 maps an s3:// URL to the store's bucket-relative key, which may
 // be empty or end with a slash (a prefix).
 func (s *Service) splitS3(u string) (string, error) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/perchml/perch"
 	"github.com/perchml/perch/internal/testdb"
 	"github.com/perchml/perch/service"
 )
@@ -54,4 +55,21 @@ func TestSweepRemovesTemp(t *testing.T) {
 	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
 		t.Errorf("the temporary file is still there after the start's sweep: %v", err)
 	}
+}
+
+// TestS3Locations checks that REST and CLI callers may name objects as
+// AML's callers do, s3://bucket/key, which on a folder store is the
+// object bucket/key.
+func TestS3Locations(t *testing.T) {
+	e := newEnv(t, testdb.SQLite(t), envOptions{manual: true})
+	ctx := context.Background()
+	e.write(t, "examples/small.csv", head(example(t, "adult/train.csv"), 50))
+	d, err := e.svc.CreateDataSource(ctx, service.DataSourceInput{ID: "ds-1", DataURL: "s3://examples/small.csv", TargetAttributeName: "income"})
+	ok(t, err)
+	if want := e.objects.URL("examples/small.csv"); d.DataURL != want {
+		t.Errorf("dataUrl %s, want %s", d.DataURL, want)
+	}
+	_, err = e.svc.CreateDataSource(ctx, service.DataSourceInput{DataURL: "s3://examples/none.csv"})
+	wantCode(t, err, perch.ENotFound)
+	wantMessage(t, err.Error(), "examples/none.csv not found")
 }
