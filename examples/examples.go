@@ -10,12 +10,12 @@ import (
 	"io"
 )
 
-//go:embed NOTICE adult/*.gz sms-spam/*.gz wine-quality/*.gz
+//go:embed NOTICE adult/*.gz iris/*.gz sms-spam/*.gz wine-quality/*.gz
 var FS embed.FS
 
 // Open returns the uncompressed contents of a shipped data set, named by
 // its path without .gz: "adult/train.csv", "adult/test.csv",
-// "sms-spam/sms.csv" or "wine-quality/wine.csv".
+// "iris/iris.csv", "sms-spam/sms.csv" or "wine-quality/wine.csv".
 func Open(name string) (io.Reader, error) {
 	b, err := FS.ReadFile(name + ".gz")
 	if err != nil {
