@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -272,7 +273,9 @@ func ValidateSchema(s *perch.Schema) error {
 
 // ValidateTarget checks that s has a target of the type a model of type mt
 // predicts: BINARY for BINARY, CATEGORICAL for MULTICLASS and NUMERIC for
-// REGRESSION.
+// REGRESSION. A MULTICLASS model also takes a NUMERIC target, whose
+// distinct values are its classes (digits 0 to 9, ratings 1 to 5): asking
+// for MULTICLASS says the numbers name categories. Training counts them.
 func ValidateTarget(s *perch.Schema, mt perch.ModelType) error {
 	var want perch.AttributeType
 	switch mt {
@@ -292,7 +295,7 @@ func ValidateTarget(s *perch.Schema, mt perch.ModelType) error {
 	if i < 0 {
 		return invalid("schema: targetAttributeName %q is not an attribute", s.TargetAttributeName)
 	}
-	if t := s.Attributes[i].Type; t != want {
+	if t := s.Attributes[i].Type; t != want && (mt != perch.MulticlassModel || t != perch.Numeric) {
 		return invalid("schema: target %q is %s; a %s model needs a %s target", s.TargetAttributeName, t, mt, want)
 	}
 	return nil
@@ -336,6 +339,9 @@ type InferOptions struct {
 	SampleRows int      // records to look at; 0 means 10000
 	Missing    []string // values read as missing; nil means DefaultMissing
 	Header     *bool    // whether the first line holds names; nil detects it
+	// Types give attributes their types instead of the inferred ones,
+	// by name; a name that is no attribute is an error.
+	Types map[string]perch.AttributeType
 }
 
 // InferSchema reads the first records of a CSV file and proposes a schema
@@ -367,7 +373,14 @@ type InferOptions struct {
 // for the class of interest. opt.Positive must be one of the two values,
 // and may also pick the positive one of a spelt pair. A numeric target
 // with more values stays NUMERIC, even when they are few integers; a
-// MULTICLASS model needs it edited to CATEGORICAL.
+// MULTICLASS model takes it as it is, its numbers as classes.
+//
+// opt.Types overrides the inferred types. An overridden target is not
+// turned BINARY; overridden to BINARY, it gets a positiveValue as above
+// when its two values are not AML's spellings. An override the sampled
+// values cannot be read as (NUMERIC over a value that is no number, BINARY
+// over more than two values or over other spellings than AML's, but for a
+// target's two) is an error naming the attribute and the value.
 func InferSchema(r io.Reader, opt InferOptions) (*perch.Schema, error) {
 	limit := opt.SampleRows
 	if limit <= 0 {
@@ -424,10 +437,24 @@ func InferSchema(r io.Reader, opt InferOptions) (*perch.Schema, error) {
 		Attributes:             make([]perch.Attribute, len(names)),
 		ExcludedAttributeNames: []string{},
 	}
+	for _, name := range slices.Sorted(maps.Keys(opt.Types)) {
+		if !slices.Contains(names, name) {
+			return nil, invalid("schema: type for %q: no such attribute (attributes: %s)", name, strings.Join(names, ", "))
+		}
+		if t := opt.Types[name]; !t.Valid() {
+			return nil, invalid("schema: type for %q: unknown type %q (want BINARY, CATEGORICAL, NUMERIC or TEXT)", name, t)
+		}
+	}
 	cols := make([]*column, len(names))
 	for j, name := range names {
 		cols[j] = newColumn(rows, j)
-		s.Attributes[j] = perch.Attribute{Name: name, Type: cols[j].infer()}
+		t, ok := opt.Types[name]
+		if !ok {
+			t = cols[j].infer()
+		} else if err := cols[j].readableAs(name, t, name == target); err != nil {
+			return nil, err
+		}
+		s.Attributes[j] = perch.Attribute{Name: name, Type: t}
 	}
 	if target != "" {
 		ti := slices.Index(names, target)
@@ -436,7 +463,12 @@ func InferSchema(r io.Reader, opt InferOptions) (*perch.Schema, error) {
 		}
 		s.TargetAttributeName = target
 		c := cols[ti]
-		if len(c.distinct) == 2 {
+		forced, overridden := opt.Types[target]
+		if overridden && forced != perch.Binary {
+			if positive != "" {
+				return nil, invalid("schema: positive value %q needs a BINARY target, but %q is given type %s", positive, target, forced)
+			}
+		} else if len(c.distinct) == 2 {
 			a, b := c.distinct[0], c.distinct[1]
 			if c.counts[a] > c.counts[b] || c.counts[a] == c.counts[b] && a < b {
 				a, b = b, a
@@ -463,6 +495,33 @@ func InferSchema(r io.Reader, opt InferOptions) (*perch.Schema, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// readableAs checks that the column's values can be read as type t, the
+// type an override gives the attribute name: every value a number for
+// NUMERIC; for BINARY, at most two values, which must be AML's spellings
+// unless they are the target's two (positiveValue names the one meaning 1).
+func (c *column) readableAs(name string, t perch.AttributeType, target bool) error {
+	switch t {
+	case perch.Numeric:
+		for _, v := range c.distinct {
+			if !isNumber(v) {
+				return invalid("schema: type NUMERIC for %q: value %q is not a number", name, v)
+			}
+		}
+	case perch.Binary:
+		if len(c.distinct) > 2 {
+			return invalid("schema: type BINARY for %q: it has %d values, more than two", name, len(c.distinct))
+		}
+		if !target || len(c.distinct) < 2 {
+			for _, v := range c.distinct {
+				if _, ok := ParseBinary(v); !ok {
+					return invalid("schema: type BINARY for %q: value %q is not 1/0, yes/no, true/false, y/n or t/f", name, v)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // column summarises the non-missing values of one column of a sample.

@@ -165,6 +165,7 @@ func TestValidateTarget(t *testing.T) {
 		{"b", perch.BinaryModel, ""},
 		{"c", perch.MulticlassModel, ""},
 		{"n", perch.RegressionModel, ""},
+		{"n", perch.MulticlassModel, ""}, // its numbers are the classes
 		{"c", perch.BinaryModel, `schema: target "c" is CATEGORICAL; a BINARY model needs a BINARY target`},
 		{"b", perch.MulticlassModel, `schema: target "b" is BINARY; a MULTICLASS model needs a CATEGORICAL target`},
 		{"c", perch.RegressionModel, `schema: target "c" is CATEGORICAL; a REGRESSION model needs a NUMERIC target`},
