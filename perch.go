@@ -178,7 +178,7 @@ func (v *Vector) Add(i int32, x float64) {
 }
 
 // Prediction is the answer for one record, in the shape of AML's Predict.
-// Scores and Invalid are reused from prediction to prediction when the
+// Scores, Invalid and Missing are reused from prediction to prediction when the
 // same Prediction is passed again, so a steady stream of predictions does
 // not allocate.
 type Prediction struct {
@@ -193,6 +193,13 @@ type Prediction struct {
 	// Invalid names the attributes whose values did not parse as their
 	// type; they were treated as missing, as AML did.
 	Invalid []string
+	// Missing names, in schema order, the attributes the model reads that
+	// the record lacks: absent from a Record, or given empty or as the
+	// missing marker "?" (in a CSV line too), which AML treated alike. The
+	// target, the row id and weight, excluded attributes and attributes
+	// the model ignores are never listed; an invalid value is listed in
+	// Invalid, not here. Reused like Invalid.
+	Missing []string
 	// Contributions, when asked for, explain the prediction.
 	Contributions *Contributions
 }

@@ -11,7 +11,8 @@ import (
 //	{"predictedLabel":"1","predictedScores":{"1":0.87},
 //	 "details":{"PredictiveModelType":"BINARY","Algorithm":"SGD"}}
 //
-// plus perch's "predictedOriginalLabel" and "invalidAttributes" when set.
+// plus perch's "predictedOriginalLabel" and "invalidAttributes" when set,
+// and in details the explanation and "missingAttributes" when set.
 func (p *Prediction) MarshalJSON() ([]byte, error) {
 	return p.AppendJSON(make([]byte, 0, 160)), nil
 }
@@ -45,22 +46,30 @@ func (p *Prediction) AppendJSON(b []byte) []byte {
 	if p.Contributions != nil {
 		b = p.Contributions.appendJSON(b)
 	}
+	if len(p.Missing) > 0 {
+		b = appendNames(append(b, `,"missingAttributes":`...), p.Missing)
+	}
 	b = append(b, '}')
 	if p.Original != "" {
 		b = append(b, `,"predictedOriginalLabel":`...)
 		b = AppendJSONString(b, p.Original)
 	}
 	if len(p.Invalid) > 0 {
-		b = append(b, `,"invalidAttributes":[`...)
-		for i, n := range p.Invalid {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = AppendJSONString(b, n)
-		}
-		b = append(b, ']')
+		b = appendNames(append(b, `,"invalidAttributes":`...), p.Invalid)
 	}
 	return append(b, '}')
+}
+
+// appendNames appends names as a JSON array of strings.
+func appendNames(b []byte, names []string) []byte {
+	b = append(b, '[')
+	for i, n := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = AppendJSONString(b, n)
+	}
+	return append(b, ']')
 }
 
 // appendJSON appends c as members of details: for one margin,

@@ -16,6 +16,13 @@ func TestPredictionJSON(t *testing.T) {
 			`{"predictedLabel":"b","predictedScores":{"a":0.25,"b":0.75},"details":{"PredictiveModelType":"MULTICLASS","Algorithm":"SGD"}}`},
 		{Prediction{Type: RegressionModel, Algorithm: "SGD", Value: 5.5, Invalid: []string{"age"}},
 			`{"predictedValue":5.5,"predictedScores":{},"details":{"PredictiveModelType":"REGRESSION","Algorithm":"SGD"},"invalidAttributes":["age"]}`},
+		{Prediction{Type: MulticlassModel, Algorithm: "GBDT", Label: "0", Scores: []Score{{"0", 1}}, Invalid: []string{"age"}, Missing: []string{"sepal_width", `a"b`}},
+			`{"predictedLabel":"0","predictedScores":{"0":1},"details":{"PredictiveModelType":"MULTICLASS","Algorithm":"GBDT","missingAttributes":["sepal_width","a\"b"]},"invalidAttributes":["age"]}`},
+		{Prediction{Type: BinaryModel, Algorithm: "GBDT", Label: "1", Scores: []Score{{"1", 0.5}}, Missing: []string{"x"},
+			Contributions: &Contributions{Names: []string{"x"}, Margins: []Margin{{Expected: -1, Values: []float64{1}}}}},
+			`{"predictedLabel":"1","predictedScores":{"1":0.5},"details":{"PredictiveModelType":"BINARY","Algorithm":"GBDT","contributions":{"x":1},"expectedMargin":-1,"missingAttributes":["x"]}}`},
+		{Prediction{Type: RegressionModel, Algorithm: "SGD", Value: 1, Missing: []string{}},
+			`{"predictedValue":1,"predictedScores":{},"details":{"PredictiveModelType":"REGRESSION","Algorithm":"SGD"}}`},
 	} {
 		if b := c.p.AppendJSON(nil); string(b) != c.want {
 			t.Errorf("got %s\nwant %s", b, c.want)

@@ -57,6 +57,11 @@ type Training struct {
 	TargetMean  float64 `json:"targetMean"`  // REGRESSION: the mean-predictor baseline
 	Features    int     `json:"features"`    // features after pruning
 	Pruned      int     `json:"pruned"`      // features dropped to fit sgd.maxMLModelSizeInBytes
+	// IgnoredAttributes are the attributes, in schema order, that are
+	// neither the target nor excluded and that the model does not read:
+	// a gbdt model's TEXT attributes (only an sgd recipe turns text into
+	// features) and attributes with no value in the training rows.
+	IgnoredAttributes []string `json:"ignoredAttributes,omitempty"`
 }
 
 // wire is the file layout; field order here is the order in the file.

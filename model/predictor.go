@@ -18,6 +18,7 @@ type Predictor struct {
 	algorithm string
 	target    int
 	numeric   []bool // columns whose values must parse as numbers
+	reads     []int  // columns the model reads, in schema order: a record without one lacks it
 	names     []string
 	labels    []string       // Classes, for the hot path
 	trees     *gbdt.Compiled // gbdt models
@@ -57,8 +58,18 @@ func Compile(m *Model) (*Predictor, error) {
 	if m.Trees != nil {
 		p.trees = gbdt.Compile(m.Trees)
 		k, w = m.Trees.K, p.trees.Width()
+		for _, f := range m.Trees.Features {
+			p.reads = append(p.reads, f.Column)
+		}
+		slices.Sort(p.reads)
+		p.reads = slices.Compact(p.reads)
 	} else {
 		k = m.Linear.K
+		for i, a := range s.Attributes {
+			if !s.Excluded(a.Name) && !slices.Contains(m.Training.IgnoredAttributes, a.Name) {
+				p.reads = append(p.reads, i)
+			}
+		}
 	}
 	p.k = k
 	n := len(s.Attributes)
@@ -87,6 +98,7 @@ func (p *Predictor) predict(fields []string, out *perch.Prediction, sc *scratch)
 	out.Type = m.Type
 	out.Algorithm = p.algorithm
 	out.Invalid = out.Invalid[:0]
+	out.Missing = out.Missing[:0]
 	out.Contributions = nil
 	out.Scores = out.Scores[:0]
 	out.Original = ""
@@ -97,6 +109,11 @@ func (p *Predictor) predict(fields []string, out *perch.Prediction, sc *scratch)
 			if _, ok := recipe.ParseNumber(fields[i]); !ok {
 				out.Invalid = append(out.Invalid, p.names[i])
 			}
+		}
+	}
+	for _, i := range p.reads {
+		if i >= len(fields) || fields[i] == "" {
+			out.Missing = append(out.Missing, p.names[i])
 		}
 	}
 	p.score(fields, sc.scores[:p.k], sc)
@@ -126,8 +143,9 @@ func (p *Predictor) predict(fields []string, out *perch.Prediction, sc *scratch)
 }
 
 // PredictRecord predicts a record given as attribute name → value, as AML's
-// Predict takes it. Unknown attributes are ignored and absent ones are
-// missing, as AML did.
+// Predict takes it. Unknown attributes are ignored; absent ones are
+// missing, as empty ones are, as AML did, and out.Missing names those the
+// model reads.
 func (p *Predictor) PredictRecord(r perch.Record, out *perch.Prediction) {
 	sc := p.pool.Get().(*scratch)
 	p.Fields(r, sc.fields)
