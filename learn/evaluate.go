@@ -65,10 +65,14 @@ func Evaluate(p *model.Predictor, t *data.Table) (*Evaluation, error) {
 		for i, c := range classes {
 			index[c] = i
 		}
+		numeric := numericTarget(m.Schema)
 		var predicted, actual []int
 		for _, r := range t.Rows {
-			v := r[col]
-			if v == "" {
+			v, ok := r[col], r[col] != ""
+			if numeric {
+				v, ok = numberClass(v)
+			}
+			if !ok {
 				ev.InvalidRecords++
 				continue
 			}

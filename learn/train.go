@@ -207,6 +207,7 @@ func trainTrees(t *data.Table, opt Options) (*model.Model, error) {
 		Training: model.Training{
 			Rows: len(rows), InvalidRows: len(t.Rows) - len(rows),
 			TargetMean: tg.mean(ys), Features: len(trees.Features),
+			IgnoredAttributes: ignored(t.Schema, trees),
 		},
 		Trees: trees,
 	}
@@ -214,6 +215,23 @@ func trainTrees(t *data.Table, opt Options) (*model.Model, error) {
 		m.ScoreThreshold = 0
 	}
 	return m, nil
+}
+
+// ignored returns the attributes, in schema order, that could be features
+// but that the trees do not read: TEXT ones, which only a recipe turns into
+// features, and ones without a value in the training rows.
+func ignored(s *perch.Schema, trees *gbdt.Model) []string {
+	read := make([]bool, len(s.Attributes))
+	for _, f := range trees.Features {
+		read[f.Column] = true
+	}
+	var names []string
+	for i, a := range s.Attributes {
+		if !read[i] && !s.Excluded(a.Name) {
+			names = append(names, a.Name)
+		}
+	}
+	return names
 }
 
 // bytesPerFeature estimates what one feature costs in a model file: its
@@ -281,6 +299,26 @@ type target struct {
 	classes  []string
 	original []string
 	index    map[string]int
+	numeric  bool // MULTICLASS on a NUMERIC target: the classes are numbers
+}
+
+// numericTarget reports whether s's target is NUMERIC, which for a
+// MULTICLASS model makes each distinct number a class.
+func numericTarget(s *perch.Schema) bool {
+	i := s.Target()
+	return i >= 0 && s.Attributes[i].Type == perch.Numeric
+}
+
+// numberClass returns the class a NUMERIC target's value names: the number
+// in its shortest decimal spelling, so "1", "1.0" and "01" are one class.
+// ok is false for a missing value or one that is no number, which leaves
+// its row out, as an invalid target does.
+func numberClass(v string) (class string, ok bool) {
+	x, ok := recipe.ParseNumber(v)
+	if !ok || v == "" {
+		return "", false
+	}
+	return strconv.FormatFloat(x+0, 'f', -1, 64), true // +0 turns -0 into 0
 }
 
 func newTarget(t *data.Table, typ perch.ModelType) (*target, error) {
@@ -307,12 +345,21 @@ func newTarget(t *data.Table, typ perch.ModelType) (*target, error) {
 			tg.original = []string{other, s.PositiveValue}
 		}
 	case perch.MulticlassModel:
+		tg.numeric = numericTarget(s)
 		seen := map[string]bool{}
 		for _, r := range t.Rows {
-			if v := r[tg.col]; v != "" && !seen[v] {
+			v, ok := r[tg.col], r[tg.col] != ""
+			if tg.numeric {
+				v, ok = numberClass(v)
+			}
+			if ok && !seen[v] {
 				seen[v] = true
 				tg.classes = append(tg.classes, v)
 			}
+		}
+		if len(tg.classes) > perch.MaxClasses && tg.numeric {
+			return nil, perch.Errorf(perch.EInvalid, "target %q is NUMERIC with %d distinct values; a MULTICLASS model takes at most %d classes (a REGRESSION model predicts the number)",
+				s.TargetAttributeName, len(tg.classes), perch.MaxClasses)
 		}
 		if len(tg.classes) > perch.MaxClasses {
 			return nil, perch.Errorf(perch.EInvalid, "target %q has %d classes; a MULTICLASS model takes at most %d", s.TargetAttributeName, len(tg.classes), perch.MaxClasses)
@@ -359,6 +406,13 @@ func (tg *target) value(r []string) (float64, bool) {
 		l, ok := data.BinaryLabel(tg.schema, v)
 		return float64(l), ok
 	case perch.MulticlassModel:
+		if tg.numeric {
+			if v, ok := numberClass(v); ok {
+				c, ok := tg.index[v]
+				return float64(c), ok
+			}
+			return 0, false
+		}
 		c, ok := tg.index[v]
 		return float64(c), ok
 	default:
