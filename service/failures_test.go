@@ -84,7 +84,8 @@ func TestFailures(t *testing.T) {
 			}{
 				{"", perch.EInvalid, "dataUrl"},
 				{"file:///etc/passwd", perch.EInvalid, "not in the object store"},
-				{"s3://elsewhere/small.csv", perch.EInvalid, "not in the object store"},
+				{"s3://elsewhere/small.csv", perch.ENotFound, "elsewhere/small.csv not found"},
+				{"file:///elsewhere/small.csv", perch.EInvalid, "not in the object store"},
 				{"../small.csv", perch.EInvalid, "dataUrl"},
 				{"missing.csv", perch.ENotFound, "missing.csv"},
 				{e.objects.URL("missing.csv"), perch.ENotFound, "missing.csv"},

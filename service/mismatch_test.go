@@ -63,7 +63,8 @@ func TestMismatch(t *testing.T) {
 			{".perch/", perch.EForbidden},
 			{"small.csv", perch.EInvalid},
 			{e.objects.URL("small.csv"), perch.EInvalid},
-			{"s3://elsewhere/out.csv", perch.EInvalid},
+			{"file:///elsewhere/out.csv", perch.EInvalid},
+			{"s3://small.csv", perch.EInvalid}, // the data, as AML names it on a folder store
 		} {
 			_, err := e.svc.CreateBatchPrediction(ctx, service.BatchPredictionInput{
 				MLModelID: m.ID, DataSourceID: m.TrainingDataSource, OutputURL: c.out,
