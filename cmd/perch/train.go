@@ -117,7 +117,31 @@ func runTrain(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "trained %s %s model on %d rows%s, %d features, in %s: %s\n",
 		m.Type, strings.ToUpper(m.Algorithm), m.Training.Rows, skipped, m.Training.Features,
 		time.Since(start).Round(time.Millisecond), *out)
+	if note := ignoredNote(m.Schema, m.Training.IgnoredAttributes); note != "" {
+		fmt.Fprintln(stderr, note)
+	}
 	return nil
+}
+
+// ignoredNote says which attributes a model does not read, and why, or
+// returns "" when it reads them all.
+func ignoredNote(s *perch.Schema, ignored []string) string {
+	var text, empty []string
+	for _, n := range ignored {
+		if i := s.Index(n); i >= 0 && s.Attributes[i].Type == perch.Text {
+			text = append(text, n)
+		} else {
+			empty = append(empty, n)
+		}
+	}
+	var notes []string
+	if len(text) > 0 {
+		notes = append(notes, fmt.Sprintf("note: the model ignores %s: gbdt does not read TEXT attributes (--param algorithm=sgd does)", strings.Join(text, ", ")))
+	}
+	if len(empty) > 0 {
+		notes = append(notes, fmt.Sprintf("note: the model ignores %s: no training row has a value", strings.Join(empty, ", ")))
+	}
+	return strings.Join(notes, "\n")
 }
 
 // checkParams checks the training parameters, one key at a time in sorted
