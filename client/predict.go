@@ -88,6 +88,7 @@ func ParsePrediction(b []byte) (*perch.Prediction, error) {
 			Algorithm     string          `json:"Algorithm"`
 			Contributions json.RawMessage `json:"contributions"`
 			Expected      json.RawMessage `json:"expectedMargin"`
+			Missing       []string        `json:"missingAttributes"`
 		} `json:"details"`
 		Original string   `json:"predictedOriginalLabel"`
 		Invalid  []string `json:"invalidAttributes"`
@@ -103,6 +104,7 @@ func ParsePrediction(b []byte) (*perch.Prediction, error) {
 		Algorithm: w.Details.Algorithm,
 		Original:  w.Original,
 		Invalid:   w.Invalid,
+		Missing:   w.Details.Missing,
 	}
 	if w.Label != nil {
 		p.Label = *w.Label
