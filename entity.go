@@ -133,10 +133,14 @@ type MLModel struct {
 	InputDataURL string `json:"inputDataUrl,omitempty"`
 	// DataSHA256 is the training data source's DataSHA256, which the
 	// rows the model learnt from were checked against.
-	DataSHA256  string   `json:"dataSha256,omitempty"`
-	ArtifactURL string   `json:"artifactUrl,omitempty"` // the model file
-	SizeBytes   int64    `json:"sizeBytes,omitempty"`
-	Endpoint    Endpoint `json:"endpoint"`
+	DataSHA256 string `json:"dataSha256,omitempty"`
+	// IgnoredAttributes are the attributes the trained model does not
+	// read: TEXT attributes given to trees, which take no text, and
+	// attributes without a value in the training rows.
+	IgnoredAttributes []string `json:"ignoredAttributes,omitempty"`
+	ArtifactURL       string   `json:"artifactUrl,omitempty"` // the model file
+	SizeBytes         int64    `json:"sizeBytes,omitempty"`
+	Endpoint          Endpoint `json:"endpoint"`
 }
 
 // Evaluation measures a model on a data source.

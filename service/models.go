@@ -290,8 +290,13 @@ func (s *Service) runTrain(ctx context.Context, m *perch.MLModel) error {
 		m.SizeBytes = int64(len(b))
 		m.Algorithm = trained.Algorithm // what was trained, should the schema have settled it only now
 		m.DataSHA256 = d.DataSHA256
+		m.IgnoredAttributes = trained.Training.IgnoredAttributes
 		return nil
 	})
+	if ig := trained.Training.IgnoredAttributes; err == nil && len(ig) > 0 {
+		s.log.Info("the model ignores attributes", "model", m.ID, "algorithm", trained.Algorithm, "attributes", ig,
+			"why", "trees read no TEXT attribute (algorithm sgd does, through the recipe), nor one without values")
+	}
 	return err
 }
 

@@ -73,3 +73,27 @@ func TestMulticlassNumericTooManyClasses(t *testing.T) {
 	wantStatus(t, &m.Meta, perch.StatusFailed)
 	wantMessage(t, m.Message, `target "price" is NUMERIC with 150 distinct values; a MULTICLASS model takes at most 100 classes (a REGRESSION model predicts the number)`)
 }
+
+// TestIgnoredAttributesOnModel checks that trees asked to learn from a
+// schema with a TEXT attribute say on the model that they ignore it.
+func TestIgnoredAttributesOnModel(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, "sqlite://"+t.TempDir()+"/perch.db", envOptions{})
+	var b strings.Builder
+	b.WriteString("x,note,label\n")
+	for i := range 200 {
+		fmt.Fprintf(&b, "%d,some words %d,%d\n", i, i%7, i%2)
+	}
+	e.write(t, "notes.csv", []byte(b.String()))
+	sms := &perch.Schema{Version: "1.0", DataFormat: "CSV", DataFileContainsHeader: true, TargetAttributeName: "label",
+		Attributes: []perch.Attribute{{Name: "x", Type: perch.Numeric}, {Name: "note", Type: perch.Text}, {Name: "label", Type: perch.Binary}}}
+	d, err := e.svc.CreateDataSource(ctx, service.DataSourceInput{DataURL: "notes.csv", Schema: sms})
+	ok(t, err)
+	m, err := e.svc.CreateMLModel(ctx, service.MLModelInput{Type: perch.BinaryModel, TrainingDataSourceID: d.ID,
+		Parameters: map[string]string{"algorithm": "gbdt", "gbdt.numTrees": "3"}})
+	ok(t, err)
+	m = e.waitModel(t, m.ID)
+	if !slices.Equal(m.IgnoredAttributes, []string{"note"}) {
+		t.Errorf("model %s (%s, %s): ignoredAttributes %q, want [note]", m.ID, m.Status, m.Message, m.IgnoredAttributes)
+	}
+}
