@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/perchml/perch/service"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -36,6 +37,7 @@ func newMetrics(reg *prometheus.Registry, own bool) *metrics {
 			Help: "HTTP requests being answered.",
 		})),
 	}
+	register(reg, service.Collector())
 	if own {
 		register(reg, collectors.NewGoCollector())
 		register(reg, collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

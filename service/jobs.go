@@ -79,6 +79,7 @@ func (s *Service) Run(ctx context.Context, j Job) error {
 	beat := s.heartbeat(ctx, j.Kind, j.ID)
 	err := s.work(ctx, j)
 	beat()
+	observeJob(j.Kind, jobOutcome(ctx, err), time.Since(start))
 	switch {
 	case errors.Is(err, ErrNotReady), err != nil && ctx.Err() != nil:
 		msg, level := msgWaiting, quiet
@@ -138,6 +139,19 @@ func (s *Service) logJob(ctx context.Context, level slog.Level, msg string, j Jo
 	s.log.LogAttrs(ctx, level, msg, append([]slog.Attr{
 		slog.String("job", string(j.Kind)), slog.String("entity", j.Kind.Entity()), slog.String("id", j.ID),
 	}, more...)...)
+}
+
+// jobOutcome names how a job's run ended, for its metrics.
+func jobOutcome(ctx context.Context, err error) string {
+	switch {
+	case err == nil:
+		return "completed"
+	case errors.Is(err, ErrNotReady):
+		return "waiting"
+	case ctx.Err() != nil:
+		return "interrupted"
+	}
+	return "failed"
 }
 
 // work runs a claimed job.

@@ -23,11 +23,13 @@ const refreshEvery = time.Second
 // memory: the compiled model is loaded once and checked against the store
 // in the background.
 func (s *Service) Predict(ctx context.Context, id string, r perch.Record, out *perch.Prediction) error {
-	p, err := s.endpoint(ctx, id)
+	start := time.Now()
+	p, e, err := s.endpoint(ctx, id)
 	if err != nil {
 		return err
 	}
 	p.PredictRecord(r, out)
+	e.metrics.observe(1, start)
 	return nil
 }
 
@@ -36,7 +38,8 @@ func (s *Service) PredictBatch(ctx context.Context, id string, rs []perch.Record
 	if len(rs) > MaxBatchRecords {
 		return nil, perch.Errorf(perch.ELimitExceeded, "%d records, more than the limit of %d per request", len(rs), MaxBatchRecords)
 	}
-	p, err := s.endpoint(ctx, id)
+	start := time.Now()
+	p, e, err := s.endpoint(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -44,23 +47,26 @@ func (s *Service) PredictBatch(ctx context.Context, id string, rs []perch.Record
 	for i, r := range rs {
 		p.PredictRecord(r, &out[i])
 	}
+	e.metrics.observe(len(rs), start)
 	return out, nil
 }
 
-// endpoint returns the compiled model behind a READY endpoint.
-func (s *Service) endpoint(ctx context.Context, id string) (*model.Predictor, error) {
+// endpoint returns the compiled model behind a READY endpoint, and its
+// cache entry.
+func (s *Service) endpoint(ctx context.Context, id string) (*model.Predictor, *cacheEntry, error) {
 	e, err := s.models.entry(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	st := e.state.Load()
 	if st.model.Endpoint.Status != perch.EndpointReady {
 		if st.model.Status == perch.StatusDeleted {
-			return nil, perch.Errorf(perch.ENotFound, "model %s is deleted", id)
+			return nil, nil, perch.Errorf(perch.ENotFound, "model %s is deleted", id)
 		}
-		return nil, perch.Errorf(perch.EConflict, "model %s has no real-time endpoint (endpoint status %s); create one first", id, st.model.Endpoint.Status)
+		return nil, nil, perch.Errorf(perch.EConflict, "model %s has no real-time endpoint (endpoint status %s); create one first", id, st.model.Endpoint.Status)
 	}
-	return s.models.predictor(ctx, st)
+	p, err := s.models.predictor(ctx, st)
+	return p, e, err
 }
 
 // predictor returns the compiled model of a cache state, compiling it when
@@ -102,6 +108,7 @@ type cacheEntry struct {
 	used       atomic.Int64 // UnixNano of the last use, for eviction
 	refreshing atomic.Bool
 	load       sync.Mutex // one compilation at a time
+	metrics    modelMetrics
 }
 
 // cache keeps compiled models, bounded by the size of their files.
@@ -161,7 +168,7 @@ func (c *cache) put(m *perch.MLModel) *cacheEntry {
 	defer c.mu.Unlock()
 	e := c.entries[m.ID]
 	if e == nil {
-		e = &cacheEntry{id: m.ID}
+		e = &cacheEntry{id: m.ID, metrics: newModelMetrics(m.ID)}
 		e.state.Store(&cached{model: m})
 		e.checked.Store(time.Now().UnixNano())
 		c.entries[m.ID] = e
@@ -322,11 +329,14 @@ func (c *cache) evict(keep *cacheEntry) {
 // Predict does, and explains the prediction in out.Contributions; only
 // tree models (gbdt) explain.
 func (s *Service) Explain(ctx context.Context, id string, r perch.Record, out *perch.Prediction) error {
-	p, err := s.endpoint(ctx, id)
+	start := time.Now()
+	p, e, err := s.endpoint(ctx, id)
 	if err != nil {
 		return err
 	}
 	fields := make([]string, p.Width())
 	p.Fields(r, fields)
-	return p.Explain(fields, out)
+	err = p.Explain(fields, out)
+	e.metrics.observe(1, start)
+	return err
 }
