@@ -5,8 +5,9 @@ import (
 	"net/http"
 )
 
-// openAPI is the API's OpenAPI 3.0 document; openapi_test.go checks it
-// against the route table.
+// openAPI is the API's OpenAPI 3.0 document, AML's door (POST /)
+// included; openapi_test.go validates it with kin-openapi and checks it
+// against the route table and the door.
 //
 //go:embed openapi.json
 var openAPI []byte

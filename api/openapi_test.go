@@ -1,14 +1,27 @@
 package api
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/perchml/perch/access"
+	"github.com/perchml/perch/aml"
+	"github.com/perchml/perch/objects"
+	"github.com/perchml/perch/service"
+	"github.com/perchml/perch/sqlstore"
 )
 
 // loadOpenAPI parses the embedded document.
@@ -30,6 +43,10 @@ func docPath(pattern string) string {
 }
 
 var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+// amlDoor is AML's protocol, which New mounts beside the route table when
+// Options.AML is set; the document describes it as POST /.
+const amlDoor = "POST /"
 
 // TestOpenAPIRoutes checks the document against the route table both
 // ways, and the table against the mux it registers.
@@ -84,6 +101,12 @@ func TestOpenAPIRoutes(t *testing.T) {
 			}
 		}
 	}
+	if op, _ := paths["/"].(map[string]any)["post"].(map[string]any); op == nil {
+		t.Errorf("the AML door, %s, is not in openapi.json", amlDoor)
+	} else if op["operationId"] != "aml" {
+		t.Errorf("%s: operationId %v, want aml", amlDoor, op["operationId"])
+	}
+	seen[amlDoor] = true
 	for p, item := range paths {
 		for m := range item.(map[string]any) {
 			if !slices.Contains(httpMethods, m) {
@@ -103,6 +126,14 @@ func TestOpenAPIRoutes(t *testing.T) {
 		if _, pat := mux.Handler(r); pat != rt.method+" "+rt.pattern {
 			t.Errorf("%s %s: the mux routes it to %q", rt.method, path, pat)
 		}
+	}
+	// POST / is the door when the server speaks AML, and no route when not.
+	door := New(nil, Options{AML: http.NotFoundHandler()}).(*http.ServeMux)
+	if _, pat := door.Handler(httptest.NewRequest("POST", "/", nil)); pat != "POST /{$}" {
+		t.Errorf("with AML, the mux routes POST / to %q", pat)
+	}
+	if _, pat := mux.Handler(httptest.NewRequest("POST", "/", nil)); pat != "/" {
+		t.Errorf("without AML, the mux routes POST / to %q", pat)
 	}
 }
 
@@ -312,3 +343,212 @@ type fakeT struct {
 
 func (f *fakeT) Errorf(string, ...any) { f.failed = true }
 func (f *fakeT) Helper()               {}
+
+// TestOpenAPIValid loads the document as it is served with kin-openapi and
+// validates it as OpenAPI 3.0.
+func TestOpenAPIValid(t *testing.T) {
+	w := httptest.NewRecorder()
+	New(nil, Options{}).ServeHTTP(w, httptest.NewRequest("GET", "/v1/openapi.json", nil))
+	if w.Code != http.StatusOK || !bytes.Equal(w.Body.Bytes(), openAPI) {
+		t.Fatalf("GET /v1/openapi.json: %d, %d bytes; want the embedded document", w.Code, w.Body.Len())
+	}
+	doc := kinDoc(t, w.Body.Bytes())
+	if err := doc.Validate(context.Background(), openapi3.EnableMultiError()); err != nil {
+		t.Fatalf("openapi.json is not valid OpenAPI 3.0: %v", err)
+	}
+	ids := map[string]string{}
+	for p, item := range doc.Paths.Map() {
+		for m, op := range item.Operations() {
+			name := m + " " + p
+			if op.OperationID == "" {
+				t.Errorf("%s: no operationId", name)
+			} else if other, dup := ids[op.OperationID]; dup {
+				t.Errorf("operationId %s on %s and %s", op.OperationID, other, name)
+			}
+			ids[op.OperationID] = name
+			if op.Responses.Len() == 0 {
+				t.Errorf("%s: no responses", name)
+			}
+		}
+	}
+}
+
+// kinDoc loads an OpenAPI document with kin-openapi.
+func kinDoc(t testing.TB, b []byte) *openapi3.T {
+	t.Helper()
+	doc, err := openapi3.NewLoader().LoadFromData(b)
+	if err != nil {
+		t.Fatalf("kin-openapi does not load openapi.json: %v", err)
+	}
+	return doc
+}
+
+// TestOpenAPINoEmptyRequired checks that no schema has "required": [],
+// which OpenAPI 3.0 forbids (the list needs an element) and kin-openapi
+// lets through.
+func TestOpenAPINoEmptyRequired(t *testing.T) {
+	for _, where := range emptyRequired("#", loadOpenAPI(t)) {
+		t.Errorf(`%s: "required": []`, where)
+	}
+	probe := map[string]any{"a": []any{map[string]any{"required": []any{}}}}
+	if got := emptyRequired("#", probe); !slices.Equal(got, []string{"#/a/0"}) {
+		t.Errorf("the walk finds %v in a probe, want #/a/0", got)
+	}
+}
+
+// emptyRequired lists where, under v, a "required" is an empty list.
+func emptyRequired(where string, v any) []string {
+	var found []string
+	switch v := v.(type) {
+	case map[string]any:
+		if r, ok := v["required"].([]any); ok && len(r) == 0 {
+			found = append(found, where)
+		}
+		for k, x := range v {
+			found = append(found, emptyRequired(where+"/"+k, x)...)
+		}
+	case []any:
+		for i, x := range v {
+			found = append(found, emptyRequired(fmt.Sprintf("%s/%d", where, i), x)...)
+		}
+	}
+	return found
+}
+
+// TestOpenAPIAMLDoor checks how the document describes AML's protocol, and
+// that a server with the protocol answers as it says.
+func TestOpenAPIAMLDoor(t *testing.T) {
+	doc := kinDoc(t, openAPI)
+	item := doc.Paths.Find("/")
+	if item == nil || item.Post == nil {
+		t.Fatal("openapi.json has no POST /")
+	}
+	op := item.Post
+	if op.Security == nil || len(*op.Security) != 1 || len((*op.Security)[0]) != 1 || (*op.Security)[0]["sigv4"] == nil {
+		t.Errorf("POST /: security %v, want sigv4 alone", op.Security)
+	}
+	if ss := doc.Components.SecuritySchemes["sigv4"]; ss == nil || ss.Value.Type != "apiKey" || ss.Value.In != "header" || ss.Value.Name != "Authorization" {
+		t.Errorf("securitySchemes.sigv4 is not the Authorization header")
+	}
+	target := op.Parameters.GetByInAndName("header", "X-Amz-Target")
+	if target == nil || !target.Required {
+		t.Fatal("POST /: X-Amz-Target is not a required header parameter")
+	}
+	var targets []string
+	for _, v := range target.Schema.Value.Enum {
+		s, _ := v.(string)
+		if !strings.HasPrefix(s, aml.TargetPrefix) {
+			t.Errorf("X-Amz-Target %v does not start with %s", v, aml.TargetPrefix)
+		}
+		targets = append(targets, s)
+	}
+	if len(targets) != 28 {
+		t.Errorf("X-Amz-Target lists %d operations, want AML's 28", len(targets))
+	}
+	if op.RequestBody == nil || op.RequestBody.Value.Content.Get(aml.ContentType) == nil {
+		t.Errorf("POST /: no %s request body", aml.ContentType)
+	}
+	for _, code := range []int{200, 400, 500} {
+		r := op.Responses.Status(code)
+		if r == nil || r.Value.Content.Get(aml.ContentType) == nil {
+			t.Errorf("POST /: no %d response in %s", code, aml.ContentType)
+			continue
+		}
+		if code == 200 {
+			continue
+		}
+		s := r.Value.Content.Get(aml.ContentType).Schema
+		if s.Ref != "#/components/schemas/AMLError" || !slices.Equal(s.Value.Required, []string{"__type", "message"}) {
+			t.Errorf("POST / %d: schema %s, want AMLError {__type, message}", code, s.Ref)
+		}
+	}
+
+	// A server with the protocol, and an access key pair to sign with.
+	ctx := context.Background()
+	store, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "perch.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	bucket, err := objects.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bucket.Close() })
+	svc := service.New(service.Config{Store: store, Objects: bucket, Queue: dropQueue{}})
+	master, err := access.EnsureMasterKey(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.SetMasterKey(master); err != nil {
+		t.Fatal(err)
+	}
+	id, secret, _, err := svc.CreateAWSKey(ctx, "door")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(svc, Options{AML: aml.New(svc, aml.Options{})})
+	post := func(target string, body []byte, sign bool) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "/", bytes.NewReader(body))
+		r.Header.Set("Content-Type", aml.ContentType)
+		r.Header.Set("X-Amz-Target", target)
+		if sign {
+			access.SignV4(r, body, id, secret, "us-east-1", aml.SigningName, time.Now())
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	// errType checks an answer of the protocol and returns its __type, ""
+	// for a success.
+	errType := func(what string, w *httptest.ResponseRecorder) string {
+		t.Helper()
+		if ct := w.Header().Get("Content-Type"); ct != aml.ContentType {
+			t.Errorf("%s: Content-Type %q, want %s", what, ct, aml.ContentType)
+		}
+		if w.Header().Get("x-amzn-RequestId") == "" {
+			t.Errorf("%s: no x-amzn-RequestId", what)
+		}
+		b, _ := io.ReadAll(w.Body)
+		switch w.Code {
+		case http.StatusOK:
+			var out map[string]any
+			if err := json.Unmarshal(b, &out); err != nil {
+				t.Errorf("%s: 200 with %s, not a JSON object", what, b)
+			}
+			return ""
+		case http.StatusBadRequest, http.StatusInternalServerError:
+			CheckSchema(t, "AMLError", b)
+			var e struct {
+				Type string `json:"__type"`
+			}
+			json.Unmarshal(b, &e)
+			return e.Type
+		}
+		t.Errorf("%s: status %d, which POST / does not document", what, w.Code)
+		return ""
+	}
+	// Every operation the document lists is one the protocol knows.
+	for _, target := range targets {
+		if typ := errType(target, post(target, []byte("{}"), true)); typ == "UnknownOperationException" {
+			t.Errorf("%s is in openapi.json and not an operation of the protocol", target)
+		}
+	}
+	if typ := errType("an unknown target", post(aml.TargetPrefix+"Nope", []byte("{}"), true)); typ != "UnknownOperationException" {
+		t.Errorf("an unknown target: %q, want UnknownOperationException", typ)
+	}
+	if typ := errType("unsigned", post(targets[0], []byte("{}"), false)); typ != "MissingAuthenticationTokenException" {
+		t.Errorf("unsigned: %q, want MissingAuthenticationTokenException", typ)
+	}
+	// A body declared over the cap is refused before the protocol sees it.
+	w := post(targets[0], make([]byte, 1<<20+1), true)
+	if w.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("a body over 1 MiB: %d, want 413 as documented", w.Code)
+	}
+	CheckSchema(t, "Error", w.Body.Bytes())
+}
+
+// dropQueue takes jobs and runs none.
+type dropQueue struct{}
+
+func (dropQueue) Enqueue(context.Context, service.Job) error { return nil }
