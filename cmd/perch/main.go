@@ -48,6 +48,7 @@ func init() {
 		"objects":          {"perch objects put|get|list|delete ...", runObjects},
 		"keys":             {"perch keys create|list|delete ...", runKeys},
 		"pipeline":         {"perch pipeline create|list|get|pause|resume|delete|test|runs|replay ...", runPipeline},
+		"version":          {"perch version (or perch --version)", runVersion},
 	}
 }
 
@@ -57,6 +58,8 @@ func usage() string {
 	for _, name := range order {
 		fmt.Fprintf(&b, "  %s\n", commands[name].synopsis)
 	}
+	// version closes the list, outside order: it works on no data.
+	fmt.Fprintf(&b, "  %s\n", commands["version"].synopsis)
 	b.WriteString("\nRun \"perch help COMMAND\" or \"perch COMMAND -h\" for a command's flags.\n")
 	return b.String()
 }
@@ -72,6 +75,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stdout, usage())
 		return 0
+	}
+	if args[0] == "--version" {
+		args = append([]string{"version"}, args[1:]...)
 	}
 	if args[0] == "help" {
 		if len(args) == 1 {
