@@ -55,6 +55,22 @@ type Meta struct {
 	// (arn:aws:iam::<account>:user/<name>, or …:root), when the caller was
 	// known by an access key pair; AML reported it as CreatedByIamUser.
 	CreatedBy string `json:"createdBy,omitempty"`
+	// Progress is how far the entity's job has come, while it runs.
+	Progress *Progress `json:"progress,omitempty"`
+}
+
+// Progress is how far a running job has come: the phase it is in, and
+// within the phase how much of how much (Total is 0 when not known) in
+// Unit: bytes (of the data read), rows, passes (of sgd) or trees. Times
+// are in seconds; Remaining is an estimate from the phase's pace so far,
+// 0 when there is none.
+type Progress struct {
+	Phase     string  `json:"phase"` // reading, training, evaluating, predicting, writing
+	Done      int64   `json:"done"`
+	Total     int64   `json:"total,omitempty"`
+	Unit      string  `json:"unit,omitempty"`
+	Elapsed   float64 `json:"elapsedSeconds"`
+	Remaining float64 `json:"remainingSeconds,omitempty"`
 }
 
 // DataSource describes a data file (or a prefix of files) and how to read

@@ -247,6 +247,9 @@ func (s *Service) scan(ctx context.Context, key, want string, schema *perch.Sche
 		return 0, "", err
 	}
 	defer r.Close()
+	if a, err := s.dataAttributes(ctx, key); err == nil {
+		r.report(progressFrom(ctx), "reading", a.Size)
+	}
 	opt := data.Options{Fields: len(schema.Attributes)}
 	if schema.DataFormat != "JSON" {
 		opt.Header = schema.DataFileContainsHeader
@@ -389,6 +392,7 @@ func (s *Service) loadTable(ctx context.Context, d *perch.DataSource) (*data.Tab
 		return nil, err
 	}
 	defer r.Close()
+	r.report(progressFrom(ctx), "reading", d.SizeBytes)
 	opt := data.Options{Fields: len(schema.Attributes)}
 	if schema.DataFormat != "JSON" {
 		opt.Header = schema.DataFileContainsHeader

@@ -76,6 +76,18 @@ type checkedData struct {
 	key  string // named in the error
 	err  error  // the mismatch, once found
 	sum  string // the digest, once the end was reached
+
+	// What the reading tells its job's progress: phase, bytes of total.
+	pr    *progress
+	phase string
+	total int64
+}
+
+// report makes the reading tell pr it is in phase, at its bytes of total.
+func (c *checkedData) report(pr *progress, phase string, total int64) *checkedData {
+	c.pr, c.phase, c.total = pr, phase, total
+	pr.set(phase, "bytes", 0, total)
+	return c
 }
 
 func (c *checkedData) Read(p []byte) (int, error) {
@@ -83,6 +95,9 @@ func (c *checkedData) Read(p []byte) (int, error) {
 		return 0, c.err
 	}
 	n, err := c.ReadCloser.Read(p)
+	if c.pr != nil {
+		c.pr.set(c.phase, "bytes", c.dg.n, max(c.total, c.dg.n))
+	}
 	if err == io.EOF && c.sum == "" {
 		c.sum = c.dg.sum()
 		if c.want != "" && c.sum != c.want {

@@ -188,6 +188,7 @@ func (s *Service) runEvaluate(ctx context.Context, e *perch.Evaluation) error {
 	if err != nil {
 		return err
 	}
+	progressFrom(ctx).set("evaluating", "", 0, 0)
 	ev, err := learn.Evaluate(p.predictor, t)
 	if err != nil {
 		return fmt.Errorf("%v", errMessage(err))
@@ -336,7 +337,10 @@ func (s *Service) runBatch(ctx context.Context, b *perch.BatchPrediction) error 
 		r, err = s.rearranged(ctx, in, d)
 		opt.Header = true
 	} else {
-		r, err = s.openData(ctx, in, d.DataSHA256)
+		var c *checkedData
+		if c, err = s.openData(ctx, in, d.DataSHA256); err == nil {
+			r = c.report(progressFrom(ctx), "predicting", d.SizeBytes)
+		}
 	}
 	if err != nil {
 		return err

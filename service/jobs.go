@@ -76,8 +76,8 @@ func (s *Service) Run(ctx context.Context, j Job) error {
 	s.logJob(ctx, quiet, "job started", j, slog.Int("attempt", j.Attempt))
 	// The heartbeat covers the whole job, reading the data included:
 	// loading a large file can outlast the lease on its own.
-	beat := s.heartbeat(ctx, j.Kind, j.ID)
-	err := s.work(ctx, j)
+	wctx, beat := s.heartbeat(ctx, j.Kind, j.ID)
+	err := s.work(wctx, j)
 	beat()
 	observeJob(j.Kind, jobOutcome(ctx, err), time.Since(start))
 	switch {
@@ -94,7 +94,7 @@ func (s *Service) Run(ctx context.Context, j Job) error {
 			if !running(m, j) {
 				return errSkip
 			}
-			m.Status, m.StartedAt, m.Message = perch.StatusPending, nil, msg
+			m.Status, m.StartedAt, m.Message, m.Progress = perch.StatusPending, nil, msg, nil
 			return nil
 		}); uerr != nil && !errors.Is(uerr, errSkip) {
 			return uerr
@@ -108,7 +108,7 @@ func (s *Service) Run(ctx context.Context, j Job) error {
 			return errSkip // deleted meanwhile, or started again by a sweep
 		}
 		t := nowUTC()
-		m.FinishedAt = &t
+		m.FinishedAt, m.Progress = &t, nil
 		m.ComputeMS = took.Milliseconds()
 		if err != nil {
 			m.Status, m.Message = perch.StatusFailed, errMessage(err)

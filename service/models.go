@@ -3,6 +3,7 @@ package service
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -272,7 +273,12 @@ func (s *Service) runTrain(ctx context.Context, m *perch.MLModel) error {
 	if err != nil {
 		return err
 	}
-	trained, err := learn.Train(t, learn.Options{Type: m.Type, Recipe: rc, Params: m.Parameters})
+	pr := progressFrom(ctx)
+	trained, err := learn.Train(t, learn.Options{Type: m.Type, Recipe: rc, Params: m.Parameters,
+		Progress: func(stage string, done, total int) {
+			unit := map[string]string{"features": "rows", "sgd": "passes", "gbdt": "trees"}[stage]
+			pr.set("training", unit, int64(done), int64(total))
+		}})
 	if err != nil {
 		return err
 	}
@@ -282,6 +288,7 @@ func (s *Service) runTrain(ctx context.Context, m *perch.MLModel) error {
 		return err
 	}
 	akey := artifactKey(m.ID)
+	pr.set("writing", "bytes", 0, int64(len(b)))
 	if err := s.objects.Write(ctx, akey, bytes.NewReader(b), "application/json"); err != nil {
 		return err
 	}
@@ -302,26 +309,46 @@ func (s *Service) runTrain(ctx context.Context, m *perch.MLModel) error {
 
 // heartbeat shows, until stop is called, that the job of an entity is
 // alive, so that no sweep takes it for abandoned while a long computation
-// that cannot report progress runs. Run keeps one going for every job.
-func (s *Service) heartbeat(ctx context.Context, kind JobKind, id string) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
+// that cannot report progress runs, and stores the progress the job
+// reports through the context it returns. Run keeps one going for every
+// job.
+func (s *Service) heartbeat(ctx context.Context, kind JobKind, id string) (context.Context, func()) {
+	pr := newProgress()
+	bctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(s.lease / 3)
-		defer t.Stop()
+		beat := time.NewTicker(s.lease / 3)
+		defer beat.Stop()
+		tell := time.NewTicker(s.progressEvery)
+		defer tell.Stop()
 		for {
 			select {
-			case <-ctx.Done():
+			case <-bctx.Done():
 				return
-			case <-t.C:
-				if err := s.touch(ctx, kind, id); err != nil && ctx.Err() == nil {
+			case <-beat.C:
+				if err := s.touch(bctx, kind, id); err != nil && bctx.Err() == nil {
 					s.log.Warn("heartbeat", "kind", kind, "id", id, "err", err)
+				}
+			case <-tell.C:
+				p, changed := pr.snapshot()
+				if !changed {
+					continue
+				}
+				// Storing the progress also shows the job alive.
+				if _, err := s.updateMeta(bctx, kind, id, func(m *perch.Meta) error {
+					if m.Status != perch.StatusInProgress {
+						return errSkip
+					}
+					m.Progress = p
+					return nil
+				}); err != nil && !errors.Is(err, errSkip) && bctx.Err() == nil {
+					s.log.Warn("progress", "kind", kind, "id", id, "err", err)
 				}
 			}
 		}
 	}()
-	return func() { cancel(); <-done }
+	return withProgress(ctx, pr), func() { cancel(); <-done }
 }
 
 // noun names a job's entity kind in messages.

@@ -8,6 +8,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base32"
@@ -62,6 +63,9 @@ type Config struct {
 	// Lease is how long a running job may go without showing it is alive
 	// before the job counts as abandoned and is started again; 0 means 30s.
 	Lease time.Duration
+	// ProgressEvery is how often a running job's progress is stored on its
+	// entity; 0 means every second.
+	ProgressEvery time.Duration
 	// CacheBytes bounds the compiled models kept in memory, by model file
 	// size; 0 means 1 GiB.
 	CacheBytes int64
@@ -78,10 +82,12 @@ type Service struct {
 	log     *slog.Logger
 	baseURL string
 	lease   time.Duration
-	tries   int
-	models  *cache
-	keys    *keyCache
-	aws     awsKeys // AWS-style access key pairs (awskeys.go)
+	// progressEvery is Config.ProgressEvery.
+	progressEvery time.Duration
+	tries         int
+	models        *cache
+	keys          *keyCache
+	aws           awsKeys // AWS-style access key pairs (awskeys.go)
 }
 
 // New returns a Service on cfg.
@@ -93,7 +99,9 @@ func New(cfg Config) *Service {
 		log:     cfg.Logger,
 		baseURL: strings.TrimSuffix(cfg.BaseURL, "/"),
 		lease:   cfg.Lease,
-		tries:   cfg.MaxAttempts,
+
+		progressEvery: cmp.Or(cfg.ProgressEvery, time.Second),
+		tries:         cfg.MaxAttempts,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
