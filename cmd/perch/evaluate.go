@@ -13,13 +13,14 @@ import (
 	"github.com/perchml/perch/model"
 )
 
-// runEvaluate: perch evaluate --model MODEL --data FILE [--schema SCHEMA] [--rearrangement JSON]
+// runEvaluate: perch evaluate --model MODEL --data FILE [--schema SCHEMA] [--rearrangement JSON] [--json]
 func runEvaluate(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("evaluate", flag.ContinueOnError)
 	modelPath := fs.String("model", "", "`MODEL` file")
 	dataPath := fs.String("data", "", "evaluation data `FILE` (CSV, or .csv.gz), with the target")
 	schemaPath := fs.String("schema", "", "`SCHEMA` of the data (default: the model's)")
 	rearr := fs.String("rearrangement", "", "DataRearrangement `JSON` (or a file holding it)")
+	asJSON := fs.Bool("json", false, "print the whole report as JSON (ROC curve, threshold table, histograms)\nrather than a summary")
 	pos, err := parseFlags(fs, args, stdout)
 	if err != nil {
 		return err
@@ -58,6 +59,9 @@ func runEvaluate(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	ev, err := learn.Evaluate(p, t)
 	if err != nil {
 		return err
+	}
+	if !*asJSON {
+		return writeEvaluationSummary(stdout, ev)
 	}
 	if err := writeJSON(stdout, ev); err != nil {
 		return err

@@ -35,7 +35,7 @@ func init() {
 		"recipe":     {"perch recipe suggest --schema SCHEMA [--data FILE]", runRecipe},
 		"train": {"perch train --data FILE --schema SCHEMA --type BINARY|MULTICLASS|REGRESSION\n" +
 			"              [--recipe RECIPE] [--rearrangement JSON] [--param key=value ...] --out MODEL", runTrain},
-		"evaluate": {"perch evaluate --model MODEL --data FILE [--schema SCHEMA] [--rearrangement JSON]", runEvaluate},
+		"evaluate": {"perch evaluate --model MODEL --data FILE [--schema SCHEMA] [--rearrangement JSON] [--json]", runEvaluate},
 		"predict": {"perch predict --model MODEL (--record key=value ... | --csv 'LINE')\n" +
 			"  perch predict --model MODEL < RECORDS.jsonl\n" +
 			"  perch predict --server URL --model ID (--record key=value ... | --csv 'LINE' | < RECORDS.jsonl)", runPredict},

@@ -188,7 +188,7 @@ func TestRecipeSuggest(t *testing.T) {
 
 func TestTrainEvaluateAdult(t *testing.T) {
 	a := adult(t)
-	r := mustRun(t, "", "evaluate", "--model", a.model, "--data", a.test)
+	r := mustRun(t, "", "evaluate", "--model", a.model, "--data", a.test, "--json")
 	var ev learn.Evaluation
 	if err := json.Unmarshal([]byte(r.stdout), &ev); err != nil {
 		t.Fatalf("output is not an evaluation: %v", err)
@@ -453,7 +453,7 @@ func TestRegressionAndMulticlassWine(t *testing.T) {
 	}
 	reg := filepath.Join(dir, "reg.model")
 	mustRun(t, "", "train", "--data", wine, "--schema", schema, "--type", "REGRESSION", "--out", reg)
-	r = mustRun(t, "", "evaluate", "--model", reg, "--data", wine)
+	r = mustRun(t, "", "evaluate", "--model", reg, "--data", wine, "--json")
 	var ev learn.Evaluation
 	if err := json.Unmarshal([]byte(r.stdout), &ev); err != nil {
 		t.Fatal(err)
@@ -489,7 +489,7 @@ func TestRegressionAndMulticlassWine(t *testing.T) {
 	}
 	multi := filepath.Join(dir, "multi.model")
 	mustRun(t, "", "train", "--data", wine, "--schema", mschema, "--type", "MULTICLASS", "--out", multi)
-	r = mustRun(t, "", "evaluate", "--model", multi, "--data", wine)
+	r = mustRun(t, "", "evaluate", "--model", multi, "--data", wine, "--json")
 	ev = learn.Evaluation{}
 	if err := json.Unmarshal([]byte(r.stdout), &ev); err != nil {
 		t.Fatal(err)
@@ -593,8 +593,8 @@ func TestGzipInput(t *testing.T) {
 		t.Errorf("schema of the gzipped file:\n%s", r.stdout)
 	}
 	r = mustRun(t, "", "evaluate", "--model", a.model, "--data", test)
-	if !strings.HasPrefix(r.stderr, "evaluated BINARY model on 16281 records") {
-		t.Errorf("stderr: %q", r.stderr)
+	if !strings.HasPrefix(r.stdout, "BINARY evaluation of 16281 records (0 invalid)\n") {
+		t.Errorf("stdout: %q", r.stdout)
 	}
 	r = mustRun(t, "", "batch", "--model", a.model, "--in", test, "--out", "-")
 	if n := strings.Count(r.stdout, "\n"); n != 16282 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/perchml/perch"
 	"github.com/perchml/perch/client"
+	"github.com/perchml/perch/learn"
 	"github.com/perchml/perch/service"
 )
 
@@ -311,21 +312,14 @@ func runEvaluations(args []string, stdin io.Reader, stdout, stderr io.Writer) er
 				return []string{e.ID, cell(e.Name), string(e.Status), e.MLModel, metric(e.PerformanceMetrics), when(e.CreatedAt)}
 			},
 		}),
-		idCmd(r, "get", "print an evaluation", func(c *client.Client) func(context.Context, string) (*perch.Evaluation, error) {
-			return c.GetEvaluation
-		}),
+		evaluationView("get", "print an evaluation and the summary of its report (--json: the evaluation)"),
 		updateCmd(r, false, func(c *client.Client) func(context.Context, string, service.Update) (*perch.Evaluation, error) {
 			return c.UpdateEvaluation
 		}),
 		idCmd(r, "delete", "mark an evaluation DELETED", func(c *client.Client) func(context.Context, string) (*perch.Evaluation, error) {
 			return c.DeleteEvaluation
 		}),
-		idCmd(r, "report", "print the full report of a COMPLETED evaluation", func(c *client.Client) func(context.Context, string) (rawJSON, error) {
-			return func(ctx context.Context, id string) (rawJSON, error) {
-				b, err := c.EvaluationReport(ctx, id)
-				return rawJSON(b), err
-			}
-		}),
+		evaluationView("report", "print the summary of a COMPLETED evaluation's report (--json: the full report)"),
 		tagsCmd(r),
 	}, args, stdin, stdout, stderr)
 }
@@ -395,6 +389,70 @@ func evaluationCreate() subcommand {
 			return err
 		}
 		return created(ctx, c, client.Evaluations, e.ID, e, *wait, c.GetEvaluation, stdout, stderr)
+	}}
+}
+
+// evaluationView makes evaluations get and report, which print a summary
+// for a person, or with --json what the server answered.
+func evaluationView(name, doc string) subcommand {
+	usage := "perch evaluations " + name + " ID [--json]"
+	return subcommand{name, usage, doc, func(args []string, _ io.Reader, stdout, stderr io.Writer) error {
+		fs := flag.NewFlagSet("evaluations "+name, flag.ContinueOnError)
+		var rm remote
+		rm.flags(fs)
+		help := "print the evaluation as JSON rather than a summary"
+		if name == "report" {
+			help = "print the whole report as JSON (ROC curve, threshold table, histograms) rather than a summary"
+		}
+		asJSON := fs.Bool("json", false, help)
+		pos, err := parseSub(fs, usage, args, stdout)
+		if err != nil {
+			return err
+		}
+		id, err := oneID(pos, usage)
+		if err != nil {
+			return err
+		}
+		c, err := rm.client()
+		if err != nil {
+			return err
+		}
+		ctx, stop := remoteContext()
+		defer stop()
+		if name == "report" {
+			b, err := c.EvaluationReport(ctx, id)
+			if err != nil {
+				return err
+			}
+			if *asJSON {
+				return writeJSON(stdout, rawJSON(b))
+			}
+			ev, err := parseReport(b)
+			if err != nil {
+				return err
+			}
+			return writeEvaluationSummary(stdout, ev)
+		}
+		e, err := c.GetEvaluation(ctx, id)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeJSON(stdout, e)
+		}
+		// The evaluation is printed even when its report cannot be read;
+		// its headline metric stands in for the summary.
+		var report *learn.Evaluation
+		if e.Status == perch.StatusCompleted && e.ReportURL != "" {
+			b, err := c.EvaluationReport(ctx, id)
+			if err == nil {
+				report, err = parseReport(b)
+			}
+			if err != nil {
+				fmt.Fprintf(stderr, "no summary of the report: %s\n", oneLine(err.Error()))
+			}
+		}
+		return writeEvaluation(stdout, e, report)
 	}}
 }
 

@@ -175,7 +175,7 @@ func TestRemoteAdult(t *testing.T) {
 	if len(row) != 6 || row[3] != m.ID || !strings.HasPrefix(row[4], "BinaryAUC=0.") {
 		t.Errorf("evaluations list row: %q", row)
 	}
-	if r := e.must(t, "", "evaluations", "report", ev.ID); !strings.Contains(r.stdout, "\n  ") || !json.Valid([]byte(r.stdout)) {
+	if r := e.must(t, "", "evaluations", "report", ev.ID, "--json"); !strings.Contains(r.stdout, "\n  ") || !json.Valid([]byte(r.stdout)) {
 		t.Errorf("report is not indented JSON: %.300s", r.stdout)
 	}
 	bp := decodeOut[perch.BatchPrediction](t, e.must(t, "", "batchpredictions", "create", "--model", m.ID, "--datasource", ds.ID, "--wait"))
