@@ -218,8 +218,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"train", "--data", a.train}, `--schema is required`},
 		{[]string{"train", "--bogus"}, `flag provided but not defined: --bogus (run "perch train -h" for the flags)`},
 		{[]string{"train", "--data"}, `flag needs an argument: --data (run "perch train -h" for the flags)`},
-		{[]string{"schema"}, `usage: perch schema infer FILE [--target NAME] [--positive VALUE] [--sample N]`},
-		{[]string{"schema", "guess", a.train}, `usage: perch schema infer FILE [--target NAME] [--positive VALUE] [--sample N]`},
+		{[]string{"schema"}, `usage: perch schema infer FILE [--target NAME] [--positive VALUE] [--sample N] [--type NAME=TYPE ...]`},
+		{[]string{"schema", "guess", a.train}, `usage: perch schema infer FILE [--target NAME] [--positive VALUE] [--sample N] [--type NAME=TYPE ...]`},
 		{[]string{"recipe", "suggest"}, `--schema is required`},
 		{[]string{"predict", "--model", a.model, "--csv", adultCSV, "--record", "age=1"}, `give --record or --csv, not both`},
 		{[]string{"batch", "--model", a.model, "--in", a.test, "--out", "-", "--header", "maybe"}, `--header "maybe": want true, false or auto`},
@@ -241,11 +241,11 @@ func TestUsageErrors(t *testing.T) {
 func TestUnknownCommand(t *testing.T) {
 	r := cli("", "trian")
 	if r.code != 2 || r.stdout != "" ||
-		r.stderr != "perch: unknown command \"trian\" (commands: serve, quickstart, schema, stats, recipe, train, evaluate, predict, batch, datasources, models, evaluations, batchpredictions, objects, keys, pipeline; run \"perch help\")\n" {
+		r.stderr != "perch: unknown command \"trian\" (commands: serve, quickstart, schema, stats, recipe, train, evaluate, predict, batch, datasources, models, evaluations, batchpredictions, objects, keys, pipeline, version; run \"perch help\")\n" {
 		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	r = cli("", "help", "trian")
-	checkFailure(t, r, 2, `unknown command "trian" (commands: serve, quickstart, schema, stats, recipe, train, evaluate, predict, batch, datasources, models, evaluations, batchpredictions, objects, keys, pipeline)`)
+	checkFailure(t, r, 2, `unknown command "trian" (commands: serve, quickstart, schema, stats, recipe, train, evaluate, predict, batch, datasources, models, evaluations, batchpredictions, objects, keys, pipeline, version)`)
 }
 
 func TestPredictBadRecords(t *testing.T) {

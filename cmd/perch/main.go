@@ -30,8 +30,8 @@ func init() {
 	commands = map[string]command{
 		"serve":      {"perch serve [--data-dir DIR] [--listen ADDR] [--database URL] [--objects URL]", runServe},
 		"quickstart": {"perch quickstart [--data-dir DIR] [--listen ADDR] [serve's other flags]", runQuickstart},
-		"schema":     {"perch schema infer FILE [--target NAME] [--positive VALUE] [--sample N]", runSchema},
-		"stats":      {"perch stats FILE --schema SCHEMA [--rearrangement JSON]", runStats},
+		"schema":     {"perch schema infer FILE [--target NAME] [--positive VALUE] [--sample N] [--type NAME=TYPE ...]", runSchema},
+		"stats":      {"perch stats FILE --schema SCHEMA [--rearrangement JSON] [--json]", runStats},
 		"recipe":     {"perch recipe suggest --schema SCHEMA [--data FILE]", runRecipe},
 		"train": {"perch train --data FILE --schema SCHEMA --type BINARY|MULTICLASS|REGRESSION\n" +
 			"              [--recipe RECIPE] [--rearrangement JSON] [--param key=value ...] --out MODEL", runTrain},
@@ -85,14 +85,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 0
 		}
 		if _, ok := commands[args[1]]; !ok {
-			fmt.Fprintf(stderr, "perch help: unknown command %q (commands: %s)\n", args[1], strings.Join(order, ", "))
+			fmt.Fprintf(stderr, "perch help: unknown command %q (commands: %s)\n", args[1], strings.Join(append(order, "version"), ", "))
 			return 2
 		}
 		args = []string{args[1], "-h"}
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "perch: unknown command %q (commands: %s; run \"perch help\")\n", args[0], strings.Join(order, ", "))
+		fmt.Fprintf(stderr, "perch: unknown command %q (commands: %s; run \"perch help\")\n", args[0], strings.Join(append(order, "version"), ", "))
 		return 2
 	}
 	err := cmd.run(args[1:], stdin, stdout, stderr)

@@ -145,7 +145,15 @@ func TestSchemaInferAdult(t *testing.T) {
 
 func TestStatsAdult(t *testing.T) {
 	a := adult(t)
-	r := mustRun(t, "", "stats", a.train, "--schema", a.schema)
+	// A person gets a summary, at most 30 lines.
+	sum := mustRun(t, "", "stats", a.train, "--schema", a.schema).stdout
+	lines := strings.Split(strings.TrimSuffix(sum, "\n"), "\n")
+	if len(lines) != 17 || lines[0] != "32561 records; target income (BINARY): <=50K 24720, >50K 7841" ||
+		!strings.Contains(sum, "workclass       CATEGORICAL  1836     0        8 distinct: Private 22696") ||
+		!strings.Contains(sum, "age             NUMERIC      0        0        min 17, median 37, max 90, mean 38.58") {
+		t.Errorf("summary of %d lines:\n%s", len(lines), sum)
+	}
+	r := mustRun(t, "", "stats", a.train, "--schema", a.schema, "--json")
 	var st data.Stats
 	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
 		t.Fatalf("output is not stats: %v", err)

@@ -42,12 +42,7 @@ func runDataSources(args []string, stdin io.Reader, stdout, stderr io.Writer) er
 		idCmd(r, "delete", "mark a data source DELETED (models trained on it stay)", func(c *client.Client) func(context.Context, string) (*perch.DataSource, error) {
 			return c.DeleteDataSource
 		}),
-		idCmd(r, "statistics", "print the statistics of a data source created with --stats", func(c *client.Client) func(context.Context, string) (rawJSON, error) {
-			return func(ctx context.Context, id string) (rawJSON, error) {
-				b, err := c.DataSourceStatistics(ctx, id)
-				return rawJSON(b), err
-			}
-		}),
+		dataSourceStatistics(),
 		tagsCmd(r),
 	}, args, stdin, stdout, stderr)
 }

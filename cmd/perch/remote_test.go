@@ -101,7 +101,10 @@ func TestRemoteAdult(t *testing.T) {
 	if len(row) != 5 || row[1] != "adult" || row[2] != "COMPLETED" || row[3] != "32561" {
 		t.Errorf("datasources list row: %q", row)
 	}
-	st := decodeOut[struct{ Records int64 }](t, e.must(t, "", "datasources", "statistics", ds.ID))
+	st := decodeOut[struct{ Records int64 }](t, e.must(t, "", "datasources", "statistics", ds.ID, "--json"))
+	if sum := e.must(t, "", "datasources", "statistics", ds.ID).stdout; !strings.HasPrefix(sum, "32561 records; target income (BINARY)") || strings.Count(sum, "\n") > 30 {
+		t.Errorf("statistics summary:\n%s", sum)
+	}
 	if st.Records != 32561 {
 		t.Errorf("statistics: %+v", st)
 	}

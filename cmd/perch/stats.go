@@ -12,6 +12,7 @@ func runStats(args []string, _ io.Reader, stdout, _ io.Writer) error {
 	fs := flag.NewFlagSet("stats", flag.ContinueOnError)
 	schemaPath := fs.String("schema", "", "`SCHEMA` file: the AML data schema (JSON)")
 	rearr := fs.String("rearrangement", "", "DataRearrangement `JSON` (or a file holding it)")
+	asJSON := fs.Bool("json", false, "print every statistic (histograms, top values, correlations) as JSON rather than a summary")
 	pos, err := parseFlags(fs, args, stdout)
 	if err != nil {
 		return err
@@ -26,7 +27,10 @@ func runStats(args []string, _ io.Reader, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(stdout, st)
+	if *asJSON {
+		return writeJSON(stdout, st)
+	}
+	return writeStatsSummary(stdout, st)
 }
 
 func computeStats(path, schemaPath, rearr string) (*data.Stats, error) {
