@@ -55,6 +55,8 @@ type reqState struct {
 	route *route
 	w     statusWriter
 	body  limitedBody
+	// logAttrs are the access log line's attributes past the first few.
+	logAttrs [4]slog.Attr
 }
 
 type stateKey struct{}
@@ -174,19 +176,27 @@ func (a *api) measure(rt *route, next http.Handler) http.Handler {
 	})
 }
 
-// accessLog logs each request at Debug, or Warn when it failed on the
-// server's side. The credential is never logged; the key's name is.
+// accessLog logs a line per request: at Info, or Warn when it failed on
+// the server's side (5xx). Health and readiness probes and /metrics, which
+// are polled, log at Debug whatever their status, so that they do not
+// flood the log. The credential is never logged; the key's name is.
 func (a *api) accessLog(rt *route, next http.Handler) http.Handler {
+	quiet := rt.op == "health" || rt.op == "ready" || rt.op == "metrics"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := stateOf(r.Context())
 		start := time.Now()
 		returned := false
 		defer func() {
 			code := st.w.final(returned)
-			level := slog.LevelDebug
-			if code >= 500 {
+			level := slog.LevelInfo
+			switch {
+			case quiet:
+				level = slog.LevelDebug
+			case code >= 500:
 				level = slog.LevelWarn
 			}
+			// Checked first, so that a level that drops the line costs
+			// nothing.
 			if !a.log.Enabled(r.Context(), level) {
 				return
 			}
@@ -194,15 +204,21 @@ func (a *api) accessLog(rt *route, next http.Handler) http.Handler {
 			if st.key != nil {
 				keyName = st.key.Name
 			}
+			// A record holds five attributes without allocating; the
+			// rest go in a group with no name, which handlers inline,
+			// kept in the request's state rather than a new slice.
+			st.logAttrs = [...]slog.Attr{
+				slog.Int("status", code),
+				slog.Int64("bytes", st.w.n),
+				slog.Duration("duration", time.Since(start)),
+				slog.String("key_name", keyName),
+			}
 			a.log.LogAttrs(r.Context(), level, "request",
 				slog.String("request_id", st.id),
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
 				slog.String("route", rt.pattern),
-				slog.Int("status", code),
-				slog.Int64("bytes", st.w.n),
-				slog.Duration("duration", time.Since(start)),
-				slog.String("key_name", keyName),
+				slog.Attr{Value: slog.GroupValue(st.logAttrs[:]...)},
 			)
 		}()
 		next.ServeHTTP(w, r)

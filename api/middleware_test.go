@@ -230,3 +230,95 @@ func FuzzParseRecord(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) { checkFastRecord(t, body) })
 }
+
+// TestAccessLogInfo checks the access log at the default level: a line
+// per request with its method, path, status, duration, bytes and key
+// name; Warn for a 5xx; the probes and /metrics only at Debug.
+func TestAccessLogInfo(t *testing.T) {
+	base, root, _ := testAPI(t)
+	var logs bytes.Buffer
+	a := newAPI(base.svc, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	ok := a.chain(&route{op: "made", method: "POST", pattern: "/made", handler: func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusCreated)
+		w.Write([]byte("made"))
+	}})
+	broken := a.chain(&route{op: "broken", method: "GET", pattern: "/broken", public: true, handler: func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadGateway)
+	}})
+	serve(ok, "POST", "/made", root, nil)
+	serve(ok, "POST", "/made", "", nil) // no key: 401
+	serve(broken, "GET", "/broken", "", nil)
+	serve(a.mux, "GET", "/healthz", "", nil)
+	serve(a.mux, "GET", "/readyz", "", nil)
+	serve(a.mux, "GET", "/metrics", root, nil)
+
+	type line struct {
+		Level, Msg, Method, Path, Route string
+		Status                          int
+		Bytes                           int64
+		Duration                        *int64
+		KeyName                         *string `json:"key_name"`
+		RequestID                       string  `json:"request_id"`
+	}
+	var got []line
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var v line
+		if err := json.Unmarshal([]byte(l), &v); err != nil {
+			t.Fatalf("%v: %s", err, l)
+		}
+		if v.Msg == "request" {
+			got = append(got, v)
+		}
+	}
+	want := []struct {
+		level, method, path string
+		status              int
+		bytes               int64
+		key                 string
+	}{
+		{"INFO", "POST", "/made", 201, 4, "root"},
+		{"INFO", "POST", "/made", 401, -1, ""},
+		{"WARN", "GET", "/broken", 502, 0, ""},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d request lines at Info, want %d (the probes and /metrics at Debug):\n%s", len(got), len(want), logs.String())
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Level != w.level || g.Method != w.method || g.Path != w.path || g.Route != w.path || g.Status != w.status ||
+			(w.bytes >= 0 && g.Bytes != w.bytes) || g.Duration == nil || *g.Duration <= 0 || g.KeyName == nil || *g.KeyName != w.key || g.RequestID == "" {
+			t.Errorf("line %d: %+v, want %+v", i, g, w)
+		}
+	}
+}
+
+// TestAccessLogAllocs checks that the access log at Info costs the
+// request no allocation.
+func TestAccessLogAllocs(t *testing.T) {
+	base, _, _ := testAPI(t)
+	rt := func() *route {
+		return &route{op: "plain", method: "GET", pattern: "/plain", public: true, handler: func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte("ok"))
+		}}
+	}
+	quiet := base.chain(rt())
+	logged := newAPI(base.svc, Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}).chain(rt())
+	r := httptest.NewRequest("GET", "/plain", nil)
+	w := &nopWriter{h: http.Header{}}
+	allocs := func(h http.Handler) float64 {
+		return testing.AllocsPerRun(200, func() {
+			clear(w.h)
+			h.ServeHTTP(w, r)
+		})
+	}
+	if q, l := allocs(quiet), allocs(logged); l > q {
+		t.Errorf("a request allocates %v times logged at Info, %v times unlogged", l, q)
+	}
+}
+
+// nopWriter is a ResponseWriter that keeps nothing.
+type nopWriter struct{ h http.Header }
+
+func (w *nopWriter) Header() http.Header         { return w.h }
+func (w *nopWriter) WriteHeader(int)             {}
+func (w *nopWriter) Write(p []byte) (int, error) { return len(p), nil }
