@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -49,7 +51,9 @@ type Options struct {
 	// WaitInterval is how long a job waiting on another entity sleeps
 	// before it looks again; 0 means 500ms.
 	WaitInterval time.Duration
-	Logger       *slog.Logger
+	// Logger receives River's own log, a level down: its Info and Warn
+	// lines at Debug and its errors at Warn. nil discards.
+	Logger *slog.Logger
 	// PipelineWorkers is how many pipeline runs are worked at once on
 	// this server, beside the other jobs; 0 means 2.
 	PipelineWorkers int
@@ -86,11 +90,13 @@ func (pipelineArgs) InsertOpts() river.InsertOpts {
 
 type pipelineWorker struct {
 	river.WorkerDefaults[pipelineArgs]
-	run  PipelineRunner
-	wait time.Duration
+	run     PipelineRunner
+	wait    time.Duration
+	running *running
 }
 
 func (w *pipelineWorker) Work(ctx context.Context, job *river.Job[pipelineArgs]) error {
+	defer w.running.add(job.ID, Running{PipelineRun: job.Args.RunID})()
 	err := w.run.RunPipeline(ctx, job.Args.RunID, job.Args.Attempt, job.Attempt, job.MaxAttempts)
 	if errors.Is(err, service.ErrNotReady) {
 		return river.JobSnooze(w.wait)
@@ -129,11 +135,13 @@ func (args) InsertOpts() river.InsertOpts {
 
 type worker struct {
 	river.WorkerDefaults[args]
-	run  Runner
-	wait time.Duration
+	run     Runner
+	wait    time.Duration
+	running *running
 }
 
 func (w *worker) Work(ctx context.Context, job *river.Job[args]) error {
+	defer w.running.add(job.ID, Running{Job: job.Args.Job})()
 	err := w.run.Run(ctx, job.Args.Job)
 	if errors.Is(err, service.ErrNotReady) {
 		return river.JobSnooze(w.wait)
@@ -141,11 +149,55 @@ func (w *worker) Work(ctx context.Context, job *river.Job[args]) error {
 	return err
 }
 
+// Running is a job a worker of this server has in hand: an entity's job,
+// or a pipeline run's.
+type Running struct {
+	Job         service.Job // zero for a pipeline run
+	PipelineRun string      // the run's id, for a pipeline run
+}
+
+// running is the set of jobs the workers have in hand, by River's job id,
+// so that a stopping server can say what it waits for.
+type running struct {
+	mu   sync.Mutex
+	jobs map[int64]Running
+}
+
+// add counts a job in until the returned function is called.
+func (r *running) add(id int64, j Running) func() {
+	r.mu.Lock()
+	r.jobs[id] = j
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		delete(r.jobs, id)
+		r.mu.Unlock()
+	}
+}
+
 // Queue is a service.Queue on River.
 type Queue struct {
 	client  *river.Client[*sql.Tx]
 	db      *sql.DB
 	dialect string
+	running *running
+}
+
+// Running lists the jobs this server's workers have in hand, oldest
+// first (by River's job id).
+func (q *Queue) Running() []Running {
+	q.running.mu.Lock()
+	defer q.running.mu.Unlock()
+	ids := make([]int64, 0, len(q.running.jobs))
+	for id := range q.running.jobs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	out := make([]Running, len(ids))
+	for i, id := range ids {
+		out[i] = q.running.jobs[id]
+	}
+	return out
 }
 
 // Open brings River's tables in db up to date and returns a queue that
@@ -163,11 +215,13 @@ func Open(ctx context.Context, db *sql.DB, dialect string, run Runner, opt Optio
 	if opt.WaitInterval <= 0 {
 		opt.WaitInterval = 500 * time.Millisecond
 	}
-	if opt.Logger == nil {
-		opt.Logger = slog.New(slog.DiscardHandler)
+	logger := slog.New(slog.DiscardHandler)
+	if opt.Logger != nil {
+		logger = slog.New(quieter{opt.Logger.Handler().WithAttrs([]slog.Attr{slog.String("component", "river")})})
 	}
+	inHand := &running{jobs: map[int64]Running{}}
 	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, &worker{run: run, wait: opt.WaitInterval}); err != nil {
+	if err := river.AddWorkerSafely(workers, &worker{run: run, wait: opt.WaitInterval, running: inHand}); err != nil {
 		return nil, err
 	}
 	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opt.Workers}}
@@ -175,7 +229,7 @@ func Open(ctx context.Context, db *sql.DB, dialect string, run Runner, opt Optio
 		if opt.PipelineWorkers <= 0 {
 			opt.PipelineWorkers = 2
 		}
-		if err := river.AddWorkerSafely(workers, &pipelineWorker{run: pr, wait: max(opt.WaitInterval, 2*time.Second)}); err != nil {
+		if err := river.AddWorkerSafely(workers, &pipelineWorker{run: pr, wait: max(opt.WaitInterval, 2*time.Second), running: inHand}); err != nil {
 			return nil, err
 		}
 		queues[pipelineQueue] = river.QueueConfig{MaxWorkers: opt.PipelineWorkers}
@@ -186,7 +240,7 @@ func Open(ctx context.Context, db *sql.DB, dialect string, run Runner, opt Optio
 		JobTimeout:        -1, // training has no natural bound; leases catch dead servers
 		FetchPollInterval: opt.PollInterval,
 		FetchCooldown:     min(opt.PollInterval, 50*time.Millisecond),
-		Logger:            opt.Logger,
+		Logger:            logger,
 		PollOnly:          true, // database/sql offers no LISTEN; polling is cheap here
 	}
 	var client *river.Client[*sql.Tx]
@@ -210,7 +264,7 @@ func Open(ctx context.Context, db *sql.DB, dialect string, run Runner, opt Optio
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	return &Queue{client: client, db: db, dialect: dialect}, nil
+	return &Queue{client: client, db: db, dialect: dialect, running: inHand}, nil
 }
 
 func migrate[TTx any](ctx context.Context, drv riverdriver.Driver[TTx]) error {
@@ -272,3 +326,28 @@ func (q *Queue) Stop(ctx context.Context) error {
 	}
 	return err
 }
+
+// quieter passes River's log on a level down, so that the server's log at
+// Info says what perch does rather than how River polls and elects: Info
+// and Warn become Debug, Error becomes Warn (a job's error is retried, and
+// the service logs what it means).
+type quieter struct{ h slog.Handler }
+
+func quieten(l slog.Level) slog.Level {
+	if l >= slog.LevelError {
+		return slog.LevelWarn
+	}
+	return min(l, slog.LevelDebug)
+}
+
+func (q quieter) Enabled(ctx context.Context, l slog.Level) bool {
+	return q.h.Enabled(ctx, quieten(l))
+}
+
+func (q quieter) Handle(ctx context.Context, r slog.Record) error {
+	r.Level = quieten(r.Level)
+	return q.h.Handle(ctx, r)
+}
+
+func (q quieter) WithAttrs(as []slog.Attr) slog.Handler { return quieter{q.h.WithAttrs(as)} }
+func (q quieter) WithGroup(name string) slog.Handler    { return quieter{q.h.WithGroup(name)} }
