@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -39,11 +38,6 @@ const (
 func runQuickstart(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
 	cfg := serverFlags(fs)
-	if lvl := fs.Lookup("log-level"); lvl != nil && envOr("PERCH_LOG_LEVEL", "") == "" {
-		// The quickstart's own lines tell the story; the log has warnings only.
-		lvl.DefValue = "warn"
-		lvl.Value.Set("warn")
-	}
 	pos, err := parseFlags(fs, args, stdout)
 	if err != nil {
 		return err
@@ -62,14 +56,15 @@ func runQuickstart(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		s.shutdown(10 * time.Second)
 		return err
 	}
-	werr := s.waitForSignal()
-	return errors.Join(werr, s.shutdown(30*time.Second))
+	return s.serveUntilStopped()
 }
 
 // quickstart creates (or finds) the Adult example's entities and prints
 // the evaluation and a curl command that predicts the founding record.
+// The log says at Info what it does, step by step.
 func (s *server) quickstart(ctx context.Context, w io.Writer) error {
 	svc := s.svc
+	begun := time.Now()
 	for _, name := range []string{"train.csv.gz", "test.csv.gz"} {
 		key := "examples/adult/" + name
 		if ok, err := s.bucket.Exists(ctx, key); err != nil {
@@ -82,10 +77,11 @@ func (s *server) quickstart(ctx context.Context, w io.Writer) error {
 			if err := s.bucket.Write(ctx, key, bytes.NewReader(b), "application/gzip"); err != nil {
 				return err
 			}
+			s.log.Info("quickstart: wrote the bundled example", "key", key)
 		}
 	}
 	start := time.Now()
-	train, err := ensure(ctx, func() (*perch.DataSource, error) { return svc.GetDataSource(ctx, qsTrain) },
+	train, err := ensure(s, "data source "+qsTrain, func() (*perch.DataSource, error) { return svc.GetDataSource(ctx, qsTrain) },
 		func() (*perch.DataSource, error) {
 			return svc.CreateDataSource(ctx, service.DataSourceInput{
 				ID: qsTrain, Name: "Adult census income: training data", DataURL: "examples/adult/train.csv.gz",
@@ -98,7 +94,7 @@ func (s *server) quickstart(ctx context.Context, w io.Writer) error {
 	if train, err = waitDone(ctx, "data source "+qsTrain, func() (*perch.DataSource, error) { return svc.GetDataSource(ctx, qsTrain) }); err != nil {
 		return err
 	}
-	if _, err := ensure(ctx, func() (*perch.DataSource, error) { return svc.GetDataSource(ctx, qsTest) },
+	if _, err := ensure(s, "data source "+qsTest, func() (*perch.DataSource, error) { return svc.GetDataSource(ctx, qsTest) },
 		func() (*perch.DataSource, error) {
 			return svc.CreateDataSource(ctx, service.DataSourceInput{
 				ID: qsTest, Name: "Adult census income: test data", DataURL: "examples/adult/test.csv.gz",
@@ -107,7 +103,7 @@ func (s *server) quickstart(ctx context.Context, w io.Writer) error {
 		}); err != nil {
 		return err
 	}
-	m, err := ensure(ctx, func() (*perch.MLModel, error) { return svc.GetMLModel(ctx, qsModel) },
+	m, err := ensure(s, "model "+qsModel, func() (*perch.MLModel, error) { return svc.GetMLModel(ctx, qsModel) },
 		func() (*perch.MLModel, error) {
 			return svc.CreateMLModel(ctx, service.MLModelInput{
 				ID: qsModel, Name: "Income above 50K", Type: perch.BinaryModel, TrainingDataSourceID: qsTrain,
@@ -125,7 +121,7 @@ func (s *server) quickstart(ctx context.Context, w io.Writer) error {
 	} else {
 		fmt.Fprintf(w, "reusing model %s\n", qsModel)
 	}
-	if _, err := ensure(ctx, func() (*perch.Evaluation, error) { return svc.GetEvaluation(ctx, qsEvaluation) },
+	if _, err := ensure(s, "evaluation "+qsEvaluation, func() (*perch.Evaluation, error) { return svc.GetEvaluation(ctx, qsEvaluation) },
 		func() (*perch.Evaluation, error) {
 			return svc.CreateEvaluation(ctx, service.EvaluationInput{
 				ID: qsEvaluation, Name: "Income model on the held-out test data", MLModelID: qsModel, DataSourceID: qsTest,
@@ -141,6 +137,7 @@ func (s *server) quickstart(ctx context.Context, w io.Writer) error {
 	if m, err = svc.CreateEndpoint(ctx, qsModel, 0); err != nil {
 		return err
 	}
+	s.log.Info("quickstart: real-time endpoint", "model", qsModel, "url", m.Endpoint.URL)
 	body, err := foundingBody(m.ID, train.Schema)
 	if err != nil {
 		return err
@@ -160,6 +157,7 @@ func (s *server) quickstart(ctx context.Context, w io.Writer) error {
 	if err := s.quickstartPipeline(ctx, w); err != nil {
 		return err
 	}
+	s.log.Info("quickstart: ready", "duration", time.Since(begun).Round(time.Millisecond))
 	fmt.Fprintf(w, "perch keeps serving; stop it with Ctrl-C.\n")
 	return nil
 }
@@ -183,7 +181,7 @@ func (s *server) quickstartPipeline(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	fileURL := func(p string) string { return (&url.URL{Scheme: "file", Path: filepath.ToSlash(p)}).String() }
-	if _, err := ensure(ctx, func() (*perch.Pipeline, error) { return s.svc.GetPipeline(ctx, qsPipeline) },
+	if _, err := ensure(s, "pipeline "+qsPipeline, func() (*perch.Pipeline, error) { return s.svc.GetPipeline(ctx, qsPipeline) },
 		func() (*perch.Pipeline, error) {
 			return s.svc.CreatePipeline(ctx, service.PipelineInput{
 				ID: qsPipeline, Name: "Income of every record that lands in the inbox", Model: qsModel,
@@ -270,11 +268,15 @@ func shellQuote(s string) string {
 }
 
 // ensure returns the entity get finds, or the one create makes when there
-// is none yet.
-func ensure[T any](ctx context.Context, get, create func() (*T, error)) (*T, error) {
+// is none yet, and logs which; what names the entity ("model m-1").
+func ensure[T any](s *server, what string, get, create func() (*T, error)) (*T, error) {
 	v, err := get()
 	if perch.Code(err) == perch.ENotFound {
+		s.log.Info("quickstart: creating " + what)
 		return create()
+	}
+	if err == nil {
+		s.log.Info("quickstart: reusing " + what)
 	}
 	return v, err
 }

@@ -36,7 +36,10 @@ type serverConfig struct {
 	objects  string // "" is <data-dir>/objects
 	workers  int
 	logLevel string
-	lease    time.Duration
+	// logFormat is "text" or "json"; "" is text when the log goes to a
+	// terminal, JSON otherwise.
+	logFormat string
+	lease     time.Duration
 	// amlDatabases maps AML's DatabaseInformation (cluster/database, or an
 	// RDS instance) to connection URLs, for CreateDataSourceFromRedshift
 	// and FromRDS.
@@ -53,6 +56,7 @@ func serverFlags(fs *flag.FlagSet) *serverConfig {
 	workers, _ := strconv.Atoi(os.Getenv("PERCH_WORKERS"))
 	fs.IntVar(&c.workers, "workers", workers, "`N` jobs at once (env PERCH_WORKERS; default: the number of CPUs)")
 	fs.StringVar(&c.logLevel, "log-level", envOr("PERCH_LOG_LEVEL", "info"), "`LEVEL`: debug, info, warn or error (env PERCH_LOG_LEVEL)")
+	fs.StringVar(&c.logFormat, "log-format", os.Getenv("PERCH_LOG_FORMAT"), "log `FORMAT`: text or json (env PERCH_LOG_FORMAT;\ndefault: text when stderr is a terminal, JSON lines otherwise)")
 	fs.Var(&c.amlDatabases, "aml-database", "`NAME=URL` (repeatable): the database AML's CreateDataSourceFromRedshift or FromRDS\n"+
 		"names as NAME (cluster/database, cluster or RDS instance), e.g. mydb=postgres://host:5432/db, mysql://host:3306/db;\n"+
 		"the request brings the credentials")
@@ -79,6 +83,7 @@ type server struct {
 	bucket     *objects.Bucket
 	queue      *jobs.Queue
 	http       *http.Server
+	requests   atomic.Int64 // being answered
 	ln         net.Listener
 	lock       *os.File
 	log        *slog.Logger
@@ -92,16 +97,15 @@ type server struct {
 // startServer opens everything a server needs and starts serving. The
 // caller stops it with shutdown.
 func startServer(ctx context.Context, c *serverConfig, stderr io.Writer) (_ *server, err error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return nil, usagef("--log-level %q: want debug, info, warn or error", c.logLevel)
+	log, err := newLogger(stderr, c.logLevel, c.logFormat)
+	if err != nil {
+		return nil, err
 	}
 	dbs, err := keyValues("aml-database", c.amlDatabases)
 	if err != nil {
 		return nil, err
 	}
-	s := &server{cfg: c, served: make(chan error, 1), swept: make(chan struct{})}
-	s.log = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	s := &server{cfg: c, served: make(chan error, 1), swept: make(chan struct{}), log: log}
 	if s.dataDir, err = filepath.Abs(c.dataDir); err != nil {
 		return nil, err
 	}
@@ -169,9 +173,10 @@ func startServer(ctx context.Context, c *serverConfig, stderr io.Writer) (_ *ser
 	}
 	s.url = "http://" + s.ln.Addr().String()
 	s.svc.SetBaseURL(s.url)
+	h := api.New(s.svc, api.Options{Logger: s.log, Ready: s.ready.Load,
+		AML: aml.New(s.svc, aml.Options{Logger: s.log, Databases: dbs})})
 	s.http = &http.Server{
-		Handler: api.New(s.svc, api.Options{Logger: s.log, Ready: s.ready.Load,
-			AML: aml.New(s.svc, aml.Options{Logger: s.log, Databases: dbs})}),
+		Handler:           &counting{h: h, n: &s.requests},
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
@@ -228,15 +233,82 @@ func (s *server) sweep(ctx context.Context) {
 	}
 }
 
+// newLogger is the server's log on stderr at the level named, as text
+// or JSON lines; format "" picks text for a terminal.
+func newLogger(stderr io.Writer, level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
+	}
+	if format == "" {
+		format = "json"
+		if isTerminal(stderr) {
+			format = "text"
+		}
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(stderr, opts)), nil
+	}
+	return nil, usagef("--log-format %q: want text or json", format)
+}
+
+// isTerminal reports whether w is a character device, as a terminal is.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// counting counts the requests being answered, so that a stopping server
+// can say how many it waits for.
+type counting struct {
+	h http.Handler
+	n *atomic.Int64
+}
+
+func (c *counting) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.n.Add(1)
+	defer c.n.Add(-1)
+	c.h.ServeHTTP(w, r)
+}
+
+// stopTimeout is how long a stopping server lets running requests and
+// jobs finish.
+const stopTimeout = 30 * time.Second
+
+// errStopNow cancels a stop that was asked for again.
+var errStopNow = errors.New("stop now")
+
 // shutdown stops taking requests, lets running requests and jobs finish
 // for a while, and closes everything.
 func (s *server) shutdown(timeout time.Duration) error {
-	s.ready.Store(false)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	return s.stop(ctx)
+}
+
+// stop stops taking requests, lets running requests and jobs finish until
+// ctx is done, and closes everything. Jobs still running then are
+// cancelled: their entities go back to PENDING and run again at the next
+// start. A stop cancelled with errStopNow is no failure.
+func (s *server) stop(ctx context.Context) error {
+	s.ready.Store(false)
 	var errs []error
 	if s.http != nil {
-		errs = append(errs, s.http.Shutdown(ctx))
+		if err := s.http.Shutdown(ctx); err != nil {
+			// Requests still running are cut off.
+			s.http.Close()
+			if context.Cause(ctx) != errStopNow {
+				errs = append(errs, err)
+			}
+		}
 	}
 	if s.cancel != nil {
 		s.cancel()
@@ -289,21 +361,82 @@ func lockFile(path string) (*os.File, error) {
 // stopRequested, when closed, stops servers as a signal would; tests use it.
 var stopRequested chan struct{}
 
-// waitForSignal blocks until SIGINT or SIGTERM, or until the server stops
-// serving on its own.
-func (s *server) waitForSignal() error {
+// serveUntilStopped serves until SIGINT or SIGTERM, or until the server
+// stops serving on its own, and then stops it. After a signal it logs what
+// it waits for; the same signal again stops at once, cancelling the jobs
+// still running (they run again at the next start).
+func (s *server) serveUntilStopped() error {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)
+	q := s.queue // stop clears it
+	var got os.Signal
+	var werr error
 	select {
-	case got := <-sig:
-		s.log.Info("stopping", "signal", got.String())
-		return nil
-	case err := <-s.served:
-		return err
+	case got = <-sig:
+	case werr = <-s.served:
 	case <-stopRequested:
-		return nil
 	}
+	base, stopNow := context.WithCancelCause(context.Background())
+	defer stopNow(nil)
+	ctx, cancel := context.WithTimeout(base, stopTimeout)
+	defer cancel()
+	if got != nil {
+		s.log.Info("stopping", "signal", got.String())
+		if busy := describeBusy(s.requests.Load(), q.Running()); busy != "" {
+			again := "press Ctrl-C again"
+			if got != os.Interrupt {
+				again = "signal again"
+			}
+			s.log.Info(fmt.Sprintf("waiting for %s to finish, up to %s; %s to stop now", busy, stopTimeout, again))
+		}
+		go func() {
+			select {
+			case got := <-sig:
+				msg := "stopping now"
+				if busy := describeBusy(s.requests.Load(), q.Running()); busy != "" {
+					msg = "stopping now, cutting off " + busy + "; interrupted jobs run again at the next start"
+				}
+				s.log.Warn(msg, "signal", got.String())
+				stopNow(errStopNow)
+			case <-ctx.Done():
+			}
+		}()
+	}
+	return errors.Join(werr, s.stop(ctx))
+}
+
+// describeBusy says what a stopping server waits for: "2 requests and 1
+// job (model ml-123)"; "" when nothing.
+func describeBusy(requests int64, running []jobs.Running) string {
+	var parts []string
+	switch {
+	case requests == 1:
+		parts = append(parts, "1 request")
+	case requests > 1:
+		parts = append(parts, fmt.Sprintf("%d requests", requests))
+	}
+	if n := len(running); n > 0 {
+		const named = 3
+		var names []string
+		for _, r := range running[:min(n, named)] {
+			if r.PipelineRun != "" {
+				names = append(names, "pipeline run "+r.PipelineRun)
+			} else {
+				names = append(names, r.Job.Kind.Entity()+" "+r.Job.ID)
+			}
+		}
+		list := strings.Join(names, ", ")
+		if n > named {
+			list += fmt.Sprintf(" and %d more", n-named)
+		}
+		word := "jobs"
+		if n == 1 {
+			word = "job"
+		}
+		parts = append(parts, fmt.Sprintf("%d %s (%s)", n, word, list))
+	}
+	return strings.Join(parts, " and ")
 }
 
 // printRootKey says where the root key is, and shows it when this start
@@ -340,8 +473,7 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	}
 	s.printRootKey(stdout)
 	fmt.Fprintf(stdout, "perch is serving on %s (data in %s)\n", s.url, s.dataDir)
-	werr := s.waitForSignal()
-	return errors.Join(werr, s.shutdown(30*time.Second))
+	return s.serveUntilStopped()
 }
 
 // envOr returns the environment variable key, or def when it is unset or
