@@ -69,6 +69,12 @@ const maxPollFailures = 5
 // that does not reach the server is tried again, a few times, so a server
 // restart does not end a long wait.
 func (c *Client) Wait(ctx context.Context, resource, id string, every time.Duration) error {
+	return c.WaitWatching(ctx, resource, id, every, nil)
+}
+
+// WaitWatching is Wait, calling watch with the entity at every poll that
+// reaches the server, so that a caller can show its progress.
+func (c *Client) WaitWatching(ctx context.Context, resource, id string, every time.Duration, watch func(*perch.Meta)) error {
 	res, err := resourcePath(resource)
 	if err != nil {
 		return err
@@ -83,6 +89,9 @@ func (c *Client) Wait(ctx context.Context, resource, id string, every time.Durat
 		switch {
 		case err == nil:
 			failures = 0
+			if watch != nil {
+				watch(m)
+			}
 			switch m.Status {
 			case perch.StatusCompleted:
 				return nil

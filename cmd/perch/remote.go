@@ -352,10 +352,12 @@ var pollEvery = time.Second
 func created[T any](ctx context.Context, c *client.Client, resource, id string, v *T, wait bool, get func(context.Context, string) (*T, error), stdout, stderr io.Writer) error {
 	if wait {
 		fmt.Fprintf(stderr, "waiting for %s %s…\n", nouns[resource], id)
-		if err := c.Wait(ctx, resource, id, pollEvery); err != nil {
+		view := newProgressView(stderr)
+		err := c.WaitWatching(ctx, resource, id, pollEvery, view.show)
+		view.clear()
+		if err != nil {
 			return err
 		}
-		var err error
 		if v, err = get(ctx, id); err != nil {
 			return err
 		}
