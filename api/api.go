@@ -19,8 +19,8 @@ import (
 
 // Options configures the handler New returns.
 type Options struct {
-	// Logger receives the access log (Debug, Warn for 5xx) and the errors
-	// behind 500s; nil discards.
+	// Logger receives the access log (Info; Warn for 5xx; Debug for the
+	// probes and /metrics) and the errors behind 500s; nil discards.
 	Logger *slog.Logger
 	// Ready reports whether the server takes traffic, for /readyz; nil
 	// means always.

@@ -113,7 +113,7 @@ func TestAccessLogAndMetrics(t *testing.T) {
 	if strings.Contains(logs, e.root) || strings.Contains(logs, e.root[len("perch_"):]) {
 		t.Fatalf("the log shows the key:\n%s", logs)
 	}
-	if !strings.Contains(logs, `"level":"DEBUG","msg":"request"`) || !strings.Contains(logs, `"route":"/v1/datasources/{id}","status":404`) ||
+	if !strings.Contains(logs, `"level":"INFO","msg":"request"`) || !strings.Contains(logs, `"route":"/v1/datasources/{id}","status":404`) ||
 		!strings.Contains(logs, `"key_name":"root"`) {
 		t.Errorf("access log:\n%s", logs)
 	}
