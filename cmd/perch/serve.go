@@ -25,6 +25,9 @@ import (
 	"github.com/perchml/perch/objects"
 	"github.com/perchml/perch/service"
 	"github.com/perchml/perch/sqlstore"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // serverConfig is what serve and quickstart take from flags and the
@@ -39,7 +42,11 @@ type serverConfig struct {
 	// logFormat is "text" or "json"; "" is text when the log goes to a
 	// terminal, JSON otherwise.
 	logFormat string
-	lease     time.Duration
+	// metricsListen is an address serving /metrics without a key, for
+	// a Prometheus that scrapes without one; "" serves it only with the
+	// API, behind a key.
+	metricsListen string
+	lease         time.Duration
 	// amlDatabases maps AML's DatabaseInformation (cluster/database, or an
 	// RDS instance) to connection URLs, for CreateDataSourceFromRedshift
 	// and FromRDS.
@@ -57,6 +64,7 @@ func serverFlags(fs *flag.FlagSet) *serverConfig {
 	fs.IntVar(&c.workers, "workers", workers, "`N` jobs at once (env PERCH_WORKERS; default: the number of CPUs)")
 	fs.StringVar(&c.logLevel, "log-level", envOr("PERCH_LOG_LEVEL", "info"), "`LEVEL`: debug, info, warn or error (env PERCH_LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", os.Getenv("PERCH_LOG_FORMAT"), "log `FORMAT`: text or json (env PERCH_LOG_FORMAT;\ndefault: text when stderr is a terminal, JSON lines otherwise)")
+	fs.StringVar(&c.metricsListen, "metrics-listen", os.Getenv("PERCH_METRICS_LISTEN"), "`ADDR` to serve /metrics on without a key, for Prometheus (env PERCH_METRICS_LISTEN;\ndefault: none; /metrics on --listen needs a key)")
 	fs.Var(&c.amlDatabases, "aml-database", "`NAME=URL` (repeatable): the database AML's CreateDataSourceFromRedshift or FromRDS\n"+
 		"names as NAME (cluster/database, cluster or RDS instance), e.g. mydb=postgres://host:5432/db, mysql://host:3306/db;\n"+
 		"the request brings the credentials")
@@ -83,6 +91,8 @@ type server struct {
 	bucket     *objects.Bucket
 	queue      *jobs.Queue
 	http       *http.Server
+	metrics    *http.Server // on --metrics-listen; nil without it
+	metricsURL string
 	requests   atomic.Int64 // being answered
 	ln         net.Listener
 	lock       *os.File
@@ -173,8 +183,22 @@ func startServer(ctx context.Context, c *serverConfig, stderr io.Writer) (_ *ser
 	}
 	s.url = "http://" + s.ln.Addr().String()
 	s.svc.SetBaseURL(s.url)
-	h := api.New(s.svc, api.Options{Logger: s.log, Ready: s.ready.Load,
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	h := api.New(s.svc, api.Options{Logger: s.log, Ready: s.ready.Load, Registry: reg,
 		AML: aml.New(s.svc, aml.Options{Logger: s.log, Databases: dbs})})
+	if c.metricsListen != "" {
+		ln, err := net.Listen("tcp", c.metricsListen)
+		if err != nil {
+			return nil, fmt.Errorf("--metrics-listen %s: %w", c.metricsListen, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		s.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+		s.metricsURL = "http://" + ln.Addr().String() + "/metrics"
+		go s.metrics.Serve(ln)
+	}
 	s.http = &http.Server{
 		Handler:           &counting{h: h, n: &s.requests},
 		ReadHeaderTimeout: 10 * time.Second,
@@ -209,6 +233,9 @@ func startServer(ctx context.Context, c *serverConfig, stderr io.Writer) (_ *ser
 	}()
 	s.ready.Store(true)
 	s.log.Info("serving", "url", s.url, "dataDir", s.dataDir, "database", s.store.Dialect(), "objects", objURL)
+	if s.metrics != nil {
+		s.log.Info("serving metrics without a key", "url", s.metricsURL)
+	}
 	return s, nil
 }
 
@@ -301,6 +328,9 @@ func (s *server) shutdown(timeout time.Duration) error {
 func (s *server) stop(ctx context.Context) error {
 	s.ready.Store(false)
 	var errs []error
+	if s.metrics != nil {
+		s.metrics.Close()
+	}
 	if s.http != nil {
 		if err := s.http.Shutdown(ctx); err != nil {
 			// Requests still running are cut off.
