@@ -301,29 +301,41 @@ func listCmd[T any](resource string, l lister[T]) subcommand {
 func idCmd[T any](resource, name, doc string, call func(*client.Client) func(context.Context, string) (T, error)) subcommand {
 	usage := "perch " + resource + " " + name + " ID"
 	return subcommand{name, usage, doc, func(args []string, _ io.Reader, stdout, _ io.Writer) error {
-		fs := flag.NewFlagSet(resource+" "+name, flag.ContinueOnError)
-		var rm remote
-		rm.flags(fs)
-		pos, err := parseSub(fs, usage, args, stdout)
-		if err != nil {
-			return err
-		}
-		id, err := oneID(pos, usage)
-		if err != nil {
-			return err
-		}
-		c, err := rm.client()
-		if err != nil {
-			return err
-		}
-		ctx, stop := remoteContext()
-		defer stop()
-		v, err := call(c)(ctx, id)
-		if err != nil {
-			return err
-		}
-		return writeJSON(stdout, v)
+		return withID(resource+" "+name, usage, args, stdout, nil, func(ctx context.Context, c *client.Client, id string) error {
+			v, err := call(c)(ctx, id)
+			if err != nil {
+				return err
+			}
+			return writeJSON(stdout, v)
+		})
 	}}
+}
+
+// withID runs a subcommand that takes one id: it parses the server's
+// flags and those more registers, then calls run with the id, a client
+// and a context that Ctrl-C cancels.
+func withID(name, usage string, args []string, stdout io.Writer, more func(*flag.FlagSet), run func(ctx context.Context, c *client.Client, id string) error) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	var rm remote
+	rm.flags(fs)
+	if more != nil {
+		more(fs)
+	}
+	pos, err := parseSub(fs, usage, args, stdout)
+	if err != nil {
+		return err
+	}
+	id, err := oneID(pos, usage)
+	if err != nil {
+		return err
+	}
+	c, err := rm.client()
+	if err != nil {
+		return err
+	}
+	ctx, stop := remoteContext()
+	defer stop()
+	return run(ctx, c, id)
 }
 
 // waitFlag is the --wait flag of the create subcommands.

@@ -392,63 +392,55 @@ func evaluationCreate() subcommand {
 func evaluationView(name, doc string) subcommand {
 	usage := "perch evaluations " + name + " ID [--json]"
 	return subcommand{name, usage, doc, func(args []string, _ io.Reader, stdout, stderr io.Writer) error {
-		fs := flag.NewFlagSet("evaluations "+name, flag.ContinueOnError)
-		var rm remote
-		rm.flags(fs)
 		help := "print the evaluation as JSON rather than a summary"
 		if name == "report" {
 			help = "print the whole report as JSON (ROC curve, threshold table, histograms) rather than a summary"
 		}
-		asJSON := fs.Bool("json", false, help)
-		pos, err := parseSub(fs, usage, args, stdout)
-		if err != nil {
-			return err
-		}
-		id, err := oneID(pos, usage)
-		if err != nil {
-			return err
-		}
-		c, err := rm.client()
-		if err != nil {
-			return err
-		}
-		ctx, stop := remoteContext()
-		defer stop()
-		if name == "report" {
-			b, err := c.EvaluationReport(ctx, id)
-			if err != nil {
-				return err
-			}
-			if *asJSON {
-				return writeJSON(stdout, rawJSON(b))
-			}
-			ev, err := parseReport(b)
-			if err != nil {
-				return err
-			}
-			return writeEvaluationSummary(stdout, ev)
-		}
-		e, err := c.GetEvaluation(ctx, id)
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			return writeJSON(stdout, e)
-		}
-		// The evaluation is printed even when its report cannot be read;
-		// its headline metric stands in for the summary.
-		var report *learn.Evaluation
-		if e.Status == perch.StatusCompleted && e.ReportURL != "" {
-			b, err := c.EvaluationReport(ctx, id)
-			if err == nil {
-				report, err = parseReport(b)
-			}
-			if err != nil {
-				fmt.Fprintf(stderr, "no summary of the report: %s\n", oneLine(err.Error()))
-			}
-		}
-		return writeEvaluation(stdout, e, report)
+		var asJSON *bool
+		more := func(fs *flag.FlagSet) { asJSON = fs.Bool("json", false, help) }
+		return withID("evaluations "+name, usage, args, stdout, more, func(ctx context.Context, c *client.Client, id string) error {
+			return showEvaluation(ctx, c, name, id, *asJSON, stdout, stderr)
+		})
 	}}
+}
+
+// showEvaluation prints an evaluation (name "get") or its report
+// ("report"): a summary, or asJSON what the server answered.
+func showEvaluation(ctx context.Context, c *client.Client, name, id string, asJSON bool, stdout, stderr io.Writer) error {
+	if name == "report" {
+		b, err := c.EvaluationReport(ctx, id)
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			return writeJSON(stdout, rawJSON(b))
+		}
+		ev, err := parseReport(b)
+		if err != nil {
+			return err
+		}
+		return writeEvaluationSummary(stdout, ev)
+	}
+	e, err := c.GetEvaluation(ctx, id)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(stdout, e)
+	}
+	// The evaluation is printed even when its report cannot be read;
+	// its headline metric stands in for the summary.
+	var report *learn.Evaluation
+	if e.Status == perch.StatusCompleted && e.ReportURL != "" {
+		b, err := c.EvaluationReport(ctx, id)
+		if err == nil {
+			report, err = parseReport(b)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "no summary of the report: %s\n", oneLine(err.Error()))
+		}
+	}
+	return writeEvaluation(stdout, e, report)
 }
 
 func runBatchPredictions(args []string, stdin io.Reader, stdout, stderr io.Writer) error {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/perchml/perch/client"
 	"github.com/perchml/perch/data"
 )
 
@@ -93,35 +94,29 @@ func topValues(top []data.ValueCount, distinct int) string {
 func dataSourceStatistics() subcommand {
 	const usage = "perch datasources statistics ID [--json]"
 	return subcommand{"statistics", usage, "print a summary of the statistics of a data source created with --stats (--json: all of them)", func(args []string, _ io.Reader, stdout, _ io.Writer) error {
-		fs := flag.NewFlagSet("datasources statistics", flag.ContinueOnError)
-		var rm remote
-		rm.flags(fs)
-		asJSON := fs.Bool("json", false, "print every statistic (histograms, top values, correlations) as JSON rather than a summary")
-		pos, err := parseSub(fs, usage, args, stdout)
-		if err != nil {
-			return err
+		var asJSON *bool
+		more := func(fs *flag.FlagSet) {
+			asJSON = fs.Bool("json", false, "print every statistic (histograms, top values, correlations) as JSON rather than a summary")
 		}
-		id, err := oneID(pos, usage)
-		if err != nil {
-			return err
-		}
-		c, err := rm.client()
-		if err != nil {
-			return err
-		}
-		ctx, stop := remoteContext()
-		defer stop()
-		b, err := c.DataSourceStatistics(context.WithoutCancel(ctx), id)
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			return writeJSON(stdout, rawJSON(b))
-		}
-		var st data.Stats
-		if err := json.Unmarshal(b, &st); err != nil {
-			return fmt.Errorf("reading the statistics of %s: %v", id, err)
-		}
-		return writeStatsSummary(stdout, &st)
+		return withID("datasources statistics", usage, args, stdout, more, func(ctx context.Context, c *client.Client, id string) error {
+			return showStatistics(ctx, c, id, *asJSON, stdout)
+		})
 	}}
+}
+
+// showStatistics prints a data source's statistics: a summary, or asJSON
+// what the server keeps.
+func showStatistics(ctx context.Context, c *client.Client, id string, asJSON bool, stdout io.Writer) error {
+	b, err := c.DataSourceStatistics(ctx, id)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(stdout, rawJSON(b))
+	}
+	var st data.Stats
+	if err := json.Unmarshal(b, &st); err != nil {
+		return fmt.Errorf("reading the statistics of %s: %v", id, err)
+	}
+	return writeStatsSummary(stdout, &st)
 }
