@@ -201,6 +201,9 @@ type Key struct {
 	// apart in a list without the key being recoverable from it.
 	Hint string `json:"hint"`
 	Root bool   `json:"root,omitempty"`
+	// Policy is what the key may do; the root key has none and may do
+	// everything, and a key without one may only read itself.
+	Policy *Policy `json:"policy,omitempty"`
 	// AccessKeyID is set on an AWS-style access key pair, whose id it is
 	// too; requests signed with SigV4 name it.
 	AccessKeyID string `json:"accessKeyId,omitempty"`

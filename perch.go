@@ -119,7 +119,9 @@ const (
 	ELimitExceeded ErrorCode = "LimitExceeded"
 	EUnauthorized  ErrorCode = "Unauthorized"
 	EForbidden     ErrorCode = "Forbidden"
-	EInternal      ErrorCode = "Internal"
+	// EAccessDenied is a request its caller's policy does not allow.
+	EAccessDenied ErrorCode = "AccessDenied"
+	EInternal     ErrorCode = "Internal"
 )
 
 // Error is an error with a code and a message meant for the person who

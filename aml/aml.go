@@ -226,6 +226,8 @@ func toError(op string, err error) *Error {
 	msg := amlFieldNames(err.Error())
 	bad := func(typ string) *Error { return &Error{Type: typ, Status: http.StatusBadRequest, Message: msg} }
 	switch perch.Code(err) {
+	case perch.EAccessDenied:
+		return &Error{Type: "AccessDeniedException", Status: http.StatusBadRequest, Message: msg}
 	case perch.ENotFound:
 		if createOps[op] { // AML's Create calls declare no ResourceNotFound
 			return bad("InvalidInputException")

@@ -40,7 +40,7 @@ func statusOf(c perch.ErrorCode) int {
 		return http.StatusBadRequest
 	case perch.EUnauthorized:
 		return http.StatusUnauthorized
-	case perch.EForbidden:
+	case perch.EForbidden, perch.EAccessDenied:
 		return http.StatusForbidden
 	case perch.ENotFound:
 		return http.StatusNotFound
