@@ -23,6 +23,14 @@ func NewContext(ctx context.Context, c *Caller) context.Context {
 	return context.WithValue(ctx, callerKey{}, c)
 }
 
+// IsCallerKey reports whether k is the context key NewContext files the
+// caller under, so that a door whose per-request state is itself a
+// context can answer for the caller without allocating one more.
+func IsCallerKey(k any) bool {
+	_, ok := k.(callerKey)
+	return ok
+}
+
 // CallerFrom returns the caller ctx carries, nil when there is none.
 func CallerFrom(ctx context.Context) *Caller {
 	c, _ := ctx.Value(callerKey{}).(*Caller)

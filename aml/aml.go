@@ -21,6 +21,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -117,6 +118,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "", err)
 		return
 	}
+	// The signer is the caller: the service decides what it may do.
+	key, err := h.svc.AccessKey(r.Context(), keyID)
+	if err != nil {
+		h.fail(w, r, "", err)
+		return
+	}
+	if c := perch.CallerFrom(r.Context()); c != nil {
+		c.Key, c.Door = key, "aml"
+	} else {
+		c := &perch.Caller{Key: key, Door: "aml"}
+		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+			c.SourceIP = ap.Addr().Unmap()
+		}
+		r = r.WithContext(perch.NewContext(r.Context(), c))
+	}
 	name, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), TargetPrefix)
 	if ok && name == "Predict" {
 		if err := h.predict(r.Context(), w, body); err != nil {
@@ -130,17 +146,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Message: fmt.Sprintf("X-Amz-Target %q: not an operation of AmazonML_20141212", r.Header.Get("X-Amz-Target"))})
 		return
 	}
-	ctx := r.Context()
-	if createOps[name] {
-		// Entities record who created them (CreatedByIamUser).
-		arn, err := h.svc.AWSKeyARN(ctx, keyID)
-		if err != nil {
-			h.fail(w, r, name, err)
-			return
-		}
-		ctx = service.WithCreator(ctx, arn)
-	}
-	out, err := op(ctx, h, body)
+	out, err := op(r.Context(), h, body)
 	if err != nil {
 		h.fail(w, r, name, err)
 		return

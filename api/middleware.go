@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strconv"
 	"sync/atomic"
@@ -48,18 +49,33 @@ func (a *api) chain(rt *route) http.Handler {
 // request, with the writer and body wrappers inside it, so that the chain
 // costs one allocation rather than one per layer.
 type reqState struct {
-	log   *slog.Logger
-	id    string
-	idHdr [1]string // the X-Request-Id header's value slice
-	key   *perch.Key
-	route *route
-	w     statusWriter
-	body  limitedBody
+	// The request's context is the state itself, so that the layers and
+	// the service find it, and the caller in it, with no allocation more.
+	context.Context
+	caller perch.Caller
+	log    *slog.Logger
+	id     string
+	idHdr  [1]string // the X-Request-Id header's value slice
+	route  *route
+	w      statusWriter
+	body   limitedBody
 	// logAttrs are the access log line's attributes past the first few.
 	logAttrs [4]slog.Attr
 }
 
 type stateKey struct{}
+
+// Value answers for the state and its caller, and asks the parent for
+// the rest.
+func (s *reqState) Value(k any) any {
+	switch {
+	case k == stateKey{}:
+		return s
+	case perch.IsCallerKey(k):
+		return &s.caller
+	}
+	return s.Context.Value(k)
+}
 
 func stateOf(ctx context.Context) *reqState {
 	s, _ := ctx.Value(stateKey{}).(*reqState)
@@ -70,7 +86,7 @@ func stateOf(ctx context.Context) *reqState {
 // to, or nil for a route served without one.
 func KeyFrom(ctx context.Context) *perch.Key {
 	if s := stateOf(ctx); s != nil {
-		return s.key
+		return s.caller.Key
 	}
 	return nil
 }
@@ -87,9 +103,13 @@ func requestIDFrom(ctx context.Context) string {
 // 500, so that one bad request cannot take the server down.
 func (a *api) recoverer(rt *route, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st := &reqState{log: a.log, route: rt}
+		st := &reqState{Context: r.Context(), log: a.log, route: rt}
+		st.caller.Door = "rest"
+		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+			st.caller.SourceIP = ap.Addr().Unmap()
+		}
 		st.w.ResponseWriter = w
-		r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+		r = r.WithContext(st)
 		defer func() {
 			v := recover()
 			if v == nil {
@@ -152,7 +172,7 @@ func (a *api) requestID(rt *route, next http.Handler) http.Handler {
 		if !goodRequestID(id) {
 			id = newRequestID()
 		}
-		st.id = id
+		st.id, st.caller.RequestID = id, id
 		st.idHdr[0] = id
 		w.Header()[requestIDHeader] = st.idHdr[:]
 		next.ServeHTTP(w, r)
@@ -201,8 +221,8 @@ func (a *api) accessLog(rt *route, next http.Handler) http.Handler {
 				return
 			}
 			keyName := ""
-			if st.key != nil {
-				keyName = st.key.Name
+			if st.caller.Key != nil {
+				keyName = st.caller.Key.Name
 			}
 			// A record holds five attributes without allocating; the
 			// rest go in a group with no name, which handlers inline,
@@ -252,7 +272,8 @@ func (a *api) authenticate(rt *route, next http.Handler) http.Handler {
 			writeError(w, r, perch.Errorf(perch.EForbidden, "%s %s needs the root key", r.Method, r.URL.Path))
 			return
 		}
-		stateOf(r.Context()).key = k
+		st := stateOf(r.Context())
+		st.caller.Key = k
 		next.ServeHTTP(w, r)
 	})
 }

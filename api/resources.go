@@ -73,7 +73,7 @@ func (a *api) createDataSource(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.DataSourceInput.Rearrangement = in.Rearrangement.text
-	d, err := a.svc.CreateDataSource(creatorContext(r), in.DataSourceInput)
+	d, err := a.svc.CreateDataSource(r.Context(), in.DataSourceInput)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -126,7 +126,7 @@ func (a *api) createModel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.MLModelInput.Recipe = in.Recipe.text
-	m, err := a.svc.CreateMLModel(creatorContext(r), in.MLModelInput)
+	m, err := a.svc.CreateMLModel(r.Context(), in.MLModelInput)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -183,7 +183,7 @@ func (a *api) createEvaluation(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	e, err := a.svc.CreateEvaluation(creatorContext(r), in)
+	e, err := a.svc.CreateEvaluation(r.Context(), in)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -232,7 +232,7 @@ func (a *api) createBatchPrediction(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	b, err := a.svc.CreateBatchPrediction(creatorContext(r), in)
+	b, err := a.svc.CreateBatchPrediction(r.Context(), in)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -457,11 +457,3 @@ func parseFilter(r *http.Request) (perch.Filter, error) {
 	return f, nil
 }
 
-// creatorContext is the request's context, naming the key that made the
-// request as the creator of what it creates (AML's CreatedByIamUser).
-func creatorContext(r *http.Request) context.Context {
-	if k := KeyFrom(r.Context()); k != nil {
-		return service.WithCreator(r.Context(), service.KeyARN(k))
-	}
-	return r.Context()
-}

@@ -32,14 +32,24 @@ func KeyARN(k *perch.Key) string {
 // AWSKeyARN returns the IAM ARN of the holder of a live access key pair,
 // as KeyARN names it.
 func (s *Service) AWSKeyARN(ctx context.Context, accessKeyID string) (string, error) {
+	k, err := s.AccessKey(ctx, accessKeyID)
+	if err != nil {
+		return "", err
+	}
+	return KeyARN(k), nil
+}
+
+// AccessKey returns the access key pair a SigV4 signature was checked
+// against, without its secret: the caller of an AML request.
+func (s *Service) AccessKey(ctx context.Context, accessKeyID string) (*perch.Key, error) {
 	k := s.keys.get(accessKeyID)
 	if k == nil {
 		var err error
 		if k, err = s.store.GetKey(ctx, accessKeyID); err != nil {
-			return "", err
+			return nil, err
 		}
 	}
-	return KeyARN(k), nil
+	return withoutSecret(k), nil
 }
 
 type creatorKey struct{}
@@ -51,8 +61,14 @@ func WithCreator(ctx context.Context, arn string) context.Context {
 	return context.WithValue(ctx, creatorKey{}, arn)
 }
 
-// creator is the ARN WithCreator put in ctx, or "".
+// creator is the ARN WithCreator put in ctx, or else the caller's key's,
+// or "".
 func creator(ctx context.Context) string {
-	arn, _ := ctx.Value(creatorKey{}).(string)
-	return arn
+	if arn, ok := ctx.Value(creatorKey{}).(string); ok {
+		return arn
+	}
+	if c := perch.CallerFrom(ctx); c != nil && c.Key != nil {
+		return KeyARN(c.Key)
+	}
+	return ""
 }
