@@ -277,7 +277,7 @@ func TestRefusals(t *testing.T) {
 	}
 
 	// A revoked pair stops working (after the key cache's few seconds).
-	id, secret, _, err := s.svc.CreateAWSKey(context.Background(), "other")
+	id, secret, _, err := s.svc.CreateAWSKey(context.Background(), "other", adminPolicy())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,7 @@ func benchServer(b *testing.B) (*server, http.Handler, string) {
 	if _, err := s.svc.CreateEndpoint(ctx, "ml", 0); err != nil {
 		b.Fatal(err)
 	}
-	key, _, err := s.svc.CreateKey(ctx, "bench")
+	key, _, err := s.svc.CreateKey(ctx, "bench", adminPolicy())
 	if err != nil {
 		b.Fatal(err)
 	}

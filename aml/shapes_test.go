@@ -52,7 +52,7 @@ func normalized(t *testing.T, v map[string]any) string {
 func TestShapes(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, dsn string) {
 		s := newServer(t, dsn)
-		id, secret, _, err := s.svc.CreateAWSKey(context.Background(), "ann")
+		id, secret, _, err := s.svc.CreateAWSKey(context.Background(), "ann", adminPolicy())
 		if err != nil {
 			t.Fatal(err)
 		}

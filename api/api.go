@@ -93,7 +93,6 @@ type route struct {
 	handler http.HandlerFunc
 	maxBody int64 // 0 is defaultBodyBytes
 	public  bool  // served without a key
-	root    bool  // only a root key may call it
 }
 
 // routes is the API: every operation the OpenAPI document describes.
@@ -140,9 +139,11 @@ func (a *api) routes() []*route {
 		{op: "getObject", method: "GET", pattern: "/v1/objects/{key...}", handler: a.getObject},
 		{op: "deleteObject", method: "DELETE", pattern: "/v1/objects/{key...}", handler: a.deleteObject},
 
-		{op: "createKey", method: "POST", pattern: "/v1/keys", handler: a.createKey, root: true},
-		{op: "listKeys", method: "GET", pattern: "/v1/keys", handler: a.listKeys, root: true},
-		{op: "deleteKey", method: "DELETE", pattern: "/v1/keys/{id}", handler: a.deleteKey, root: true},
+		{op: "createKey", method: "POST", pattern: "/v1/keys", handler: a.createKey},
+		{op: "listKeys", method: "GET", pattern: "/v1/keys", handler: a.listKeys},
+		{op: "getKey", method: "GET", pattern: "/v1/keys/{id}", handler: a.getKey},
+		{op: "putKeyPolicy", method: "PUT", pattern: "/v1/keys/{id}/policy", handler: a.putKeyPolicy},
+		{op: "deleteKey", method: "DELETE", pattern: "/v1/keys/{id}", handler: a.deleteKey},
 	}
 	rs = append(rs, a.pipelineRoutes()...)
 	// Tags are alike for every kind; each kind has its own paths, since a

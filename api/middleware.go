@@ -268,10 +268,6 @@ func (a *api) authenticate(rt *route, next http.Handler) http.Handler {
 			writeError(w, r, err)
 			return
 		}
-		if rt.root && !k.Root {
-			writeError(w, r, perch.Errorf(perch.EForbidden, "%s %s needs the root key", r.Method, r.URL.Path))
-			return
-		}
 		st := stateOf(r.Context())
 		st.caller.Key = k
 		next.ServeHTTP(w, r)

@@ -132,17 +132,22 @@ func TestKeyFrom(t *testing.T) {
 		t.Error("KeyFrom outside a request is not nil")
 	}
 
-	// Only the root key passes a root route.
-	key, _, err := a.svc.CreateKey(context.Background(), "user")
+	// Another key is the caller of its requests; what it may do is the
+	// service's to decide.
+	key, made, err := a.svc.CreateKey(context.Background(), "user", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h = a.chain(&route{op: "rootonly", method: "GET", pattern: "/rootonly", root: true, handler: whoami})
-	if w := serve(h, "GET", "/rootonly", key, nil); w.Code != 403 {
-		t.Errorf("a user key on a root route: %d", w.Code)
+	var caller *perch.Caller
+	h = a.chain(&route{op: "whoami", method: "GET", pattern: "/whoami", handler: func(w http.ResponseWriter, r *http.Request) {
+		caller = perch.CallerFrom(r.Context())
+	}})
+	if w := serve(h, "GET", "/whoami", key, nil); w.Code != 200 || caller == nil || caller.Key == nil || caller.Key.ID != made.ID ||
+		caller.Door != "rest" || !caller.SourceIP.IsValid() || caller.RequestID == "" {
+		t.Errorf("the caller of a user key's request: %+v (status %d)", caller, w.Code)
 	}
 	for _, auth := range []string{"Basic dXNlcjpwYXNz", "Bearer", "Bearer " + key + "x"} {
-		r := httptest.NewRequest("GET", "/rootonly", nil)
+		r := httptest.NewRequest("GET", "/whoami", nil)
 		r.Header.Set("Authorization", auth)
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/perchml/perch"
 )
 
 // object is an object as the API shows it.
@@ -20,38 +18,14 @@ type object struct {
 	ETag    string     `json:"etag"`
 }
 
-// ownKey reports whether key is one of perch's own files (model files,
-// reports, statistics), which clients may read but not change.
-func ownKey(key string) bool {
-	first, _, _ := strings.Cut(key, "/")
-	return strings.EqualFold(first, ".perch")
-}
-
-func forbidOwn(key string) error {
-	if ownKey(key) {
-		return perch.Errorf(perch.EForbidden, "object %q: .perch/ holds perch's own files; they can be read, not changed", key)
-	}
-	return nil
-}
-
 func (a *api) putObject(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
-	if err := forbidOwn(key); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	ct := r.Header.Get("Content-Type")
-	b := a.svc.Objects()
-	if err := b.Write(r.Context(), key, r.Body, ct); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	at, err := b.Attributes(r.Context(), key)
+	at, err := a.svc.PutObject(r.Context(), key, r.Body, r.Header.Get("Content-Type"))
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	created(w, r, objectPath(key), object{Key: key, URL: b.URL(key), Size: at.Size, ETag: at.ETag})
+	created(w, r, objectPath(key), object{Key: key, URL: a.svc.Objects().URL(key), Size: at.Size, ETag: at.ETag})
 }
 
 // objectPath is the API path of an object, each segment of its key
@@ -66,7 +40,7 @@ func objectPath(key string) string {
 
 func (a *api) getObject(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
-	rc, err := a.svc.Objects().NewReader(r.Context(), key)
+	rc, err := a.svc.OpenObject(r.Context(), key)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -99,7 +73,7 @@ func (a *api) listObjects(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b := a.svc.Objects()
-	as, err := b.List(r.Context(), q.Get("prefix"))
+	as, err := a.svc.ListObjects(r.Context(), q.Get("prefix"))
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -114,11 +88,7 @@ func (a *api) listObjects(w http.ResponseWriter, r *http.Request) {
 
 func (a *api) deleteObject(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
-	if err := forbidOwn(key); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if err := a.svc.Objects().Delete(r.Context(), key); err != nil {
+	if err := a.svc.DeleteObject(r.Context(), key); err != nil {
 		writeError(w, r, err)
 		return
 	}

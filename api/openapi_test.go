@@ -483,7 +483,7 @@ func TestOpenAPIAMLDoor(t *testing.T) {
 	if err := svc.SetMasterKey(master); err != nil {
 		t.Fatal(err)
 	}
-	id, secret, _, err := svc.CreateAWSKey(ctx, "door")
+	id, secret, _, err := svc.CreateAWSKey(ctx, "door", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -316,13 +317,23 @@ func (a *api) createKey(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Name string `json:"name"`
 		AWS  bool   `json:"aws"`
+		// Policy is a policy document, or the name of a ready-made one.
+		Policy json.RawMessage `json:"policy"`
 	}
 	if err := decodeBody(r, &in, false); err != nil {
 		writeError(w, r, err)
 		return
 	}
+	var p *perch.Policy
+	if len(in.Policy) > 0 && string(in.Policy) != "null" {
+		var err error
+		if p, err = service.PolicyFrom(in.Policy); err != nil {
+			writeError(w, r, err)
+			return
+		}
+	}
 	if in.AWS {
-		_, secret, k, err := a.svc.CreateAWSKey(r.Context(), in.Name)
+		_, secret, k, err := a.svc.CreateAWSKey(r.Context(), in.Name, p)
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -330,7 +341,7 @@ func (a *api) createKey(w http.ResponseWriter, r *http.Request) {
 		created(w, r, "/v1/keys/"+k.ID, newAWSKey{Secret: secret, Key: k})
 		return
 	}
-	key, k, err := a.svc.CreateKey(r.Context(), in.Name)
+	key, k, err := a.svc.CreateKey(r.Context(), in.Name, p)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -353,6 +364,28 @@ type newAWSKey struct {
 
 func (a *api) listKeys(w http.ResponseWriter, r *http.Request) {
 	list(w, r, a.svc.ListKeys)
+}
+
+func (a *api) getKey(w http.ResponseWriter, r *http.Request) {
+	k, err := a.svc.GetKey(r.Context(), r.PathValue("id"))
+	respond(w, r, http.StatusOK, k, err)
+}
+
+// putKeyPolicy replaces a key's policy with the body: a policy document,
+// or the name of a ready-made one as a JSON string.
+func (a *api) putKeyPolicy(w http.ResponseWriter, r *http.Request) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	p, err := service.PolicyFrom(b)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	k, err := a.svc.SetKeyPolicy(r.Context(), r.PathValue("id"), p)
+	respond(w, r, http.StatusOK, k, err)
 }
 
 func (a *api) deleteKey(w http.ResponseWriter, r *http.Request) {
@@ -456,4 +489,3 @@ func parseFilter(r *http.Request) (perch.Filter, error) {
 	}
 	return f, nil
 }
-

@@ -406,7 +406,7 @@ func TestObjects(t *testing.T) {
 
 func TestKeys(t *testing.T) {
 	e := newEnv(t, api.Options{})
-	r := e.call(t, 201, "POST", "/v1/keys", `{"name":"ci"}`)
+	r := e.call(t, 201, "POST", "/v1/keys", `{"name":"ci","policy":"reader"}`)
 	k := r.json(t)
 	key, _ := k["key"].(string)
 	if !strings.HasPrefix(key, "perch_") || k["name"] != "ci" || k["status"] != "COMPLETED" || k["id"] == "" || k["hint"] == "" || k["root"] != nil {
@@ -419,12 +419,27 @@ func TestKeys(t *testing.T) {
 		t.Error("the new key is in the log")
 	}
 
-	// The new key works, but not on keys.
+	// The new key reads, but may not make keys, nor change anything.
 	if r := e.do(t, "GET", "/v1/datasources", key, nil); r.status != 200 {
 		t.Errorf("new key: %s", r)
 	}
-	wantError(t, e.do(t, "GET", "/v1/keys", key, nil), 403, "Forbidden", "root")
-	wantError(t, e.do(t, "POST", "/v1/keys", key, `{"name":"mine"}`), 403, "Forbidden", "")
+	wantError(t, e.do(t, "POST", "/v1/keys", key, `{"name":"mine"}`), 403, "AccessDenied", "key ci may not perch:CreateKey on key/*")
+	wantError(t, e.do(t, "PUT", "/v1/objects/a.csv", key, "x"), 403, "AccessDenied", "perch:PutObject on object/a.csv")
+	// A key without a policy may read itself and nothing else.
+	bare := e.call(t, 201, "POST", "/v1/keys", `{"name":"bare"}`).json(t)
+	bareKey, bareID := bare["key"].(string), bare["id"].(string)
+	if r := e.do(t, "GET", "/v1/keys/"+bareID, bareKey, nil); r.status != 200 {
+		t.Errorf("a key reading itself: %s", r)
+	}
+	wantError(t, e.do(t, "GET", "/v1/datasources", bareKey, nil), 403, "AccessDenied", "machinelearning:DescribeDataSources")
+	wantError(t, e.do(t, "GET", "/v1/keys/"+k["id"].(string), bareKey, nil), 403, "AccessDenied", "perch:GetKey")
+	// A policy given later takes effect at once.
+	e.call(t, 200, "PUT", "/v1/keys/"+bareID+"/policy", `{"Statement":{"Effect":"Allow","Action":"machinelearning:Describe*","Resource":"*"}}`)
+	if r := e.do(t, "GET", "/v1/datasources", bareKey, nil); r.status != 200 {
+		t.Errorf("after its policy allowed it: %s", r)
+	}
+	wantError(t, e.do(t, "PUT", "/v1/keys/"+bareID+"/policy", e.root, `{"Statement":{"Effect":"Allow","Action":"machinelearning:Fly","Resource":"*"}}`), 400, "Invalid", "machinelearning:Fly")
+	e.call(t, 200, "DELETE", "/v1/keys/"+bareID, nil)
 
 	var l struct {
 		Items []map[string]any `json:"items"`
@@ -432,7 +447,7 @@ func TestKeys(t *testing.T) {
 	if err := json.Unmarshal(e.call(t, 200, "GET", "/v1/keys", nil).body, &l); err != nil {
 		t.Fatal(err)
 	}
-	if len(l.Items) != 2 {
+	if len(l.Items) != 3 {
 		t.Fatalf("keys: %v", l.Items)
 	}
 	for _, it := range l.Items {

@@ -251,7 +251,7 @@ func TestAdultEndToEnd(t *testing.T) {
 	}
 
 	// Keys: a new key works, cannot make keys, and stops when revoked.
-	newKey, k, err := c.CreateKey(ctx, "ci")
+	newKey, k, err := c.CreateKey(ctx, "ci", json.RawMessage(`"reader"`))
 	if err != nil || !access.WellFormed(newKey) || k.Name != "ci" || k.ID == "" || k.Root {
 		t.Fatalf("CreateKey: %q %+v %v", newKey, k, err)
 	}
@@ -259,7 +259,7 @@ func TestAdultEndToEnd(t *testing.T) {
 	if _, err := ci.GetMLModel(ctx, m.ID); err != nil {
 		t.Errorf("the new key: %v", err)
 	}
-	if _, _, err := ci.CreateKey(ctx, "more"); perch.Code(err) != perch.EForbidden {
+	if _, _, err := ci.CreateKey(ctx, "more", nil); perch.Code(err) != perch.EAccessDenied {
 		t.Errorf("a key made by a non-root key: %v", err)
 	}
 	keys, _, err := c.ListKeys(ctx, perch.Filter{})

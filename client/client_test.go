@@ -489,7 +489,7 @@ func TestTagsKeysProbes(t *testing.T) {
 		t.Errorf("get: %v, %v", got, err)
 	}
 
-	key, k, err := c.CreateKey(ctx, "ci")
+	key, k, err := c.CreateKey(ctx, "ci", nil)
 	if err != nil || key != "perch_new" || k.ID != "abc" || k.Name != "ci" || k.Hint != "perch_new…" {
 		t.Errorf("create key: %q, %+v, %v", key, k, err)
 	}

@@ -230,12 +230,21 @@ func (c *Client) tags(ctx context.Context, method, resource, id string, q url.Va
 	return out.Tags, nil
 }
 
-// CreateKey makes an API key and returns it with its record; the key is
-// shown this once, as the server keeps only its hash.
-func (c *Client) CreateKey(ctx context.Context, name string) (string, *perch.Key, error) {
-	in := struct {
-		Name string `json:"name"`
-	}{name}
+// keyInput is a key to make: policy is a policy document, or a JSON
+// string naming a ready-made policy; none makes a key that may only read
+// itself.
+type keyInput struct {
+	Name   string          `json:"name"`
+	AWS    bool            `json:"aws,omitempty"`
+	Policy json.RawMessage `json:"policy,omitempty"`
+}
+
+// CreateKey makes an API key that may do what policy allows (a policy
+// document, or a JSON string naming a ready-made policy; nil: nothing but
+// read itself) and returns it with its record; the key is shown this
+// once, as the server keeps only its hash.
+func (c *Client) CreateKey(ctx context.Context, name string, policy json.RawMessage) (string, *perch.Key, error) {
+	in := keyInput{Name: name, Policy: policy}
 	var out struct {
 		Key string `json:"key"`
 		keyRecord
@@ -249,11 +258,8 @@ func (c *Client) CreateKey(ctx context.Context, name string) (string, *perch.Key
 // CreateAWSKey makes an access key pair for AML's protocol (SigV4) and
 // returns its id and secret with its record; the secret is shown this
 // once.
-func (c *Client) CreateAWSKey(ctx context.Context, name string) (id, secret string, k *perch.Key, err error) {
-	in := struct {
-		Name string `json:"name"`
-		AWS  bool   `json:"aws"`
-	}{name, true}
+func (c *Client) CreateAWSKey(ctx context.Context, name string, policy json.RawMessage) (id, secret string, k *perch.Key, err error) {
+	in := keyInput{Name: name, AWS: true, Policy: policy}
 	var out struct {
 		Secret string `json:"secretAccessKey"`
 		keyRecord
@@ -271,6 +277,16 @@ type keyRecord = perch.Key
 // ListKeys returns one page of keys (their hints, never the keys).
 func (c *Client) ListKeys(ctx context.Context, f perch.Filter) ([]*perch.Key, string, error) {
 	return list[*perch.Key](ctx, c, "/v1/keys", f)
+}
+
+// SetKeyPolicy replaces a key's policy (a document, or a JSON string
+// naming a ready-made one) and returns its record.
+func (c *Client) SetKeyPolicy(ctx context.Context, id string, policy json.RawMessage) (*perch.Key, error) {
+	var k perch.Key
+	if err := c.call(ctx, http.MethodPut, "/v1/keys/"+url.PathEscape(id)+"/policy", nil, policy, &k); err != nil {
+		return nil, err
+	}
+	return &k, nil
 }
 
 // DeleteKey revokes a key by id and returns its record.

@@ -10,8 +10,8 @@ import (
 // without writing a policy. Each is made afresh by Named, so a caller may
 // change what it is given.
 //
-//   - admin may do everything a policy can allow. (Creating or deleting a
-//     pipeline also needs the root key, whatever the policy.)
+//   - admin may do everything, as the root key may: make keys, and
+//     create pipelines, which read and write wherever they point.
 //   - trainer does the machine learning: every AML operation (data
 //     sources, models, evaluations, batch predictions, their tags,
 //     endpoints, Predict), the objects they read and write, reading

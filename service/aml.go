@@ -52,6 +52,10 @@ func once[T any](ctx context.Context, id string, get func(context.Context, strin
 // CreateDataSourceOnce is CreateDataSource, idempotent as AML's Create
 // calls are.
 func (s *Service) CreateDataSourceOnce(ctx context.Context, in DataSourceInput) (*perch.DataSource, error) {
+	// Decided before the store is read, which would tell what exists.
+	if err := s.authorize(ctx, "machinelearning:CreateDataSourceFromS3", perch.Resource(perch.KindDataSource, in.ID), func() map[string]string { return in.Tags }); err != nil {
+		return nil, err
+	}
 	return once(ctx, in.ID, s.store.GetDataSource, func() (*perch.DataSource, error) { return s.CreateDataSource(ctx, in) },
 		func(d *perch.DataSource) error {
 			if key, err := s.objects.Key(in.DataURL); err != nil || s.objects.URL(key) != d.DataURL {
@@ -79,6 +83,9 @@ func (s *Service) CreateDataSourceOnce(ctx context.Context, in DataSourceInput) 
 // CreateMLModelOnce is CreateMLModel, idempotent as AML's Create calls
 // are.
 func (s *Service) CreateMLModelOnce(ctx context.Context, in MLModelInput) (*perch.MLModel, error) {
+	if err := s.authorize(ctx, "machinelearning:CreateMLModel", perch.Resource(perch.KindMLModel, in.ID), func() map[string]string { return in.Tags }); err != nil {
+		return nil, err
+	}
 	return once(ctx, in.ID, s.store.GetMLModel, func() (*perch.MLModel, error) { return s.CreateMLModel(ctx, in) },
 		func(m *perch.MLModel) error {
 			switch {
@@ -100,6 +107,9 @@ func (s *Service) CreateMLModelOnce(ctx context.Context, in MLModelInput) (*perc
 // CreateEvaluationOnce is CreateEvaluation, idempotent as AML's Create
 // calls are.
 func (s *Service) CreateEvaluationOnce(ctx context.Context, in EvaluationInput) (*perch.Evaluation, error) {
+	if err := s.authorize(ctx, "machinelearning:CreateEvaluation", perch.Resource(perch.KindEvaluation, in.ID), func() map[string]string { return in.Tags }); err != nil {
+		return nil, err
+	}
 	return once(ctx, in.ID, s.store.GetEvaluation, func() (*perch.Evaluation, error) { return s.CreateEvaluation(ctx, in) },
 		func(e *perch.Evaluation) error {
 			switch {
@@ -126,6 +136,9 @@ func (s *Service) CreateEvaluationOnce(ctx context.Context, in EvaluationInput) 
 func (s *Service) CreateAMLBatchPrediction(ctx context.Context, in BatchPredictionInput) (*perch.BatchPrediction, error) {
 	if in.ID == "" {
 		return nil, perch.Errorf(perch.EInvalid, "BatchPredictionId: required")
+	}
+	if err := s.authorize(ctx, "machinelearning:CreateBatchPrediction", perch.Resource(perch.KindBatchPrediction, in.ID), func() map[string]string { return in.Tags }); err != nil {
+		return nil, err
 	}
 	prefix, err := s.S3Key(strings.TrimSuffix(in.OutputURL, "/") + "/batch-prediction")
 	if err != nil {

@@ -39,13 +39,23 @@ func (s *Service) CreateDataSourceFromSQL(ctx context.Context, in DataSourceInpu
 	if in.ID == "" {
 		return nil, perch.Errorf(perch.EInvalid, "DataSourceId: required")
 	}
+	action := perch.Action("machinelearning:CreateDataSourceFromRDS")
+	if in.Database != nil && in.Database.Engine == "redshift" {
+		action = "machinelearning:CreateDataSourceFromRedshift"
+	}
+	if err := s.authorize(ctx, action, perch.Resource(perch.KindDataSource, in.ID), func() map[string]string { return in.Tags }); err != nil {
+		return nil, err
+	}
+	// The rows are staged as an object the data source then reads: the
+	// action above is the whole of what the caller asked.
+	ctx = decided(ctx)
 	if strings.TrimSpace(src.Query) == "" {
 		return nil, perch.Errorf(perch.EInvalid, "SelectSqlQuery: required")
 	}
 	in.DataURL = strings.TrimSuffix(src.Staging, "/") + "/" + in.ID + ".csv"
 	// Staged rows must not land among perch's own files, which clients
 	// cannot write otherwise.
-	if first, _, _ := strings.Cut(in.DataURL, "/"); strings.EqualFold(first, ".perch") {
+	if ownKey(in.DataURL) {
 		return nil, perch.Errorf(perch.EForbidden, "S3StagingLocation: .perch/ holds perch's own files")
 	}
 	if _, err := s.store.GetDataSource(ctx, in.ID); err == nil {

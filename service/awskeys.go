@@ -45,19 +45,25 @@ func (s *Service) sealer() (*access.Sealer, error) {
 // CreateAWSKey makes an AWS-style access key pair, for clients that sign
 // requests with SigV4 (the AML protocol). The secret is returned this
 // once; it is stored sealed under the master key.
-func (s *Service) CreateAWSKey(ctx context.Context, name string) (id, secret string, k *perch.Key, err error) {
+func (s *Service) CreateAWSKey(ctx context.Context, name string, p *perch.Policy) (id, secret string, k *perch.Key, err error) {
+	if err := s.authorize(ctx, "perch:CreateKey", perch.Resource(perch.KindKey, "*"), nil); err != nil {
+		return "", "", nil, err
+	}
 	if err := checkName("key", name); err != nil {
 		return "", "", nil, err
 	}
+	if p, err = keyPolicy(p); err != nil {
+		return "", "", nil, err
+	}
 	id, secret = access.NewAccessKeyPair()
-	k, err = s.storeAWSKey(ctx, id, secret, name, false)
+	k, err = s.storeAWSKey(ctx, id, secret, name, false, p)
 	if err != nil {
 		return "", "", nil, err
 	}
 	return id, secret, withoutSecret(k), nil
 }
 
-func (s *Service) storeAWSKey(ctx context.Context, id, secret, name string, root bool) (*perch.Key, error) {
+func (s *Service) storeAWSKey(ctx context.Context, id, secret, name string, root bool, p *perch.Policy) (*perch.Key, error) {
 	sl, err := s.sealer()
 	if err != nil {
 		return nil, err
@@ -68,6 +74,7 @@ func (s *Service) storeAWSKey(ctx context.Context, id, secret, name string, root
 		Root:         root,
 		AccessKeyID:  id,
 		SealedSecret: sl.Seal(id, secret),
+		Policy:       p,
 	}
 	if err := s.store.CreateKey(ctx, k); err != nil {
 		return nil, err
@@ -109,7 +116,7 @@ func (s *Service) EnsureRootAWSKey(ctx context.Context, dir string) (id string, 
 			return "", false, perch.Errorf(perch.EInvalid, "%s: %q is not an access key id perch issued", path, id)
 		}
 	}
-	_, err = s.storeAWSKey(ctx, id, secret, "root", true)
+	_, err = s.storeAWSKey(ctx, id, secret, "root", true, nil)
 	if perch.Code(err) != perch.EConflict {
 		return id, created, err
 	}

@@ -61,7 +61,7 @@ func TestAWSKeys(t *testing.T) {
 		t.Errorf("revoking the root pair: %v", err)
 	}
 
-	pid, psecret, pk, err := svc.CreateAWSKey(ctx, "ci")
+	pid, psecret, pk, err := svc.CreateAWSKey(ctx, "ci", adminPolicy())
 	if err != nil || !access.ValidAccessKeyID(pid) || pk.ID != pid || pk.Root || pk.SealedSecret != "" {
 		t.Fatalf("CreateAWSKey: %q %+v %v", pid, pk, err)
 	}
@@ -80,7 +80,7 @@ func TestAWSKeys(t *testing.T) {
 
 	// A new master key (the file was lost): a server starting on it seals
 	// the root pair again from its file; other pairs must be made anew.
-	other, _, _, err := svc.CreateAWSKey(ctx, "other")
+	other, _, _, err := svc.CreateAWSKey(ctx, "other", adminPolicy())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,9 @@ func (s *Service) CreateDataSource(ctx context.Context, in DataSourceInput) (*pe
 	if in.ID == "" {
 		in.ID = newID(dataSourcePrefix)
 	}
+	if err := s.authorize(ctx, "machinelearning:CreateDataSourceFromS3", perch.Resource(perch.KindDataSource, in.ID), func() map[string]string { return in.Tags }); err != nil {
+		return nil, err
+	}
 	if err := checkName("data source", in.Name); err != nil {
 		return nil, err
 	}
@@ -62,6 +65,10 @@ func (s *Service) CreateDataSource(ctx context.Context, in DataSourceInput) (*pe
 	key, err := s.locationKey(in.DataURL)
 	if err != nil {
 		return nil, perch.Errorf(perch.EInvalid, "dataUrl: %v", errMessage(err))
+	}
+	// The data source reads the object, and shows what is in it.
+	if err := s.authorize(ctx, "perch:GetObject", perch.Resource(perch.KindObject, key), nil); err != nil {
+		return nil, err
 	}
 	attrs, err := s.dataAttributes(ctx, key)
 	if err != nil {
@@ -99,16 +106,26 @@ func (s *Service) CreateDataSource(ctx context.Context, in DataSourceInput) (*pe
 
 // GetDataSource returns a data source.
 func (s *Service) GetDataSource(ctx context.Context, id string) (*perch.DataSource, error) {
+	if err := s.authorize(ctx, "machinelearning:GetDataSource", perch.Resource(perch.KindDataSource, id), dsTags(s, ctx, id)); err != nil {
+		return nil, err
+	}
 	return s.store.GetDataSource(ctx, id)
 }
 
 // ListDataSources returns one page of data sources.
 func (s *Service) ListDataSources(ctx context.Context, f perch.Filter) ([]*perch.DataSource, string, error) {
-	return s.store.ListDataSources(ctx, f)
+	if err := s.authorize(ctx, "machinelearning:DescribeDataSources", "*", nil); err != nil {
+		return nil, "", err
+	}
+	items, next, err := s.store.ListDataSources(ctx, f)
+	return filterList(s, ctx, items, "machinelearning:GetDataSource", perch.KindDataSource, func(v *perch.DataSource) *perch.Meta { return &v.Meta }), next, err
 }
 
 // UpdateDataSource renames a data source.
 func (s *Service) UpdateDataSource(ctx context.Context, id string, u Update) (*perch.DataSource, error) {
+	if err := s.authorize(ctx, "machinelearning:UpdateDataSource", perch.Resource(perch.KindDataSource, id), dsTags(s, ctx, id)); err != nil {
+		return nil, err
+	}
 	if u.ScoreThreshold != nil {
 		return nil, perch.Errorf(perch.EInvalid, "scoreThreshold: a data source has none")
 	}
@@ -128,6 +145,9 @@ func (s *Service) UpdateDataSource(ctx context.Context, id string, u Update) (*p
 // DeleteDataSource marks a data source DELETED. It stays readable; models
 // already trained on it are not affected.
 func (s *Service) DeleteDataSource(ctx context.Context, id string) (*perch.DataSource, error) {
+	if err := s.authorize(ctx, "machinelearning:DeleteDataSource", perch.Resource(perch.KindDataSource, id), dsTags(s, ctx, id)); err != nil {
+		return nil, err
+	}
 	return s.store.UpdateDataSource(ctx, id, func(d *perch.DataSource) error {
 		d.Status = perch.StatusDeleted
 		return nil
@@ -137,6 +157,9 @@ func (s *Service) DeleteDataSource(ctx context.Context, id string) (*perch.DataS
 // DataSourceStatistics returns the statistics JSON of a data source created
 // with computeStatistics.
 func (s *Service) DataSourceStatistics(ctx context.Context, id string) ([]byte, error) {
+	if err := s.authorize(ctx, "machinelearning:GetDataSource", perch.Resource(perch.KindDataSource, id), dsTags(s, ctx, id)); err != nil {
+		return nil, err
+	}
 	d, err := s.store.GetDataSource(ctx, id)
 	if err != nil {
 		return nil, err

@@ -67,6 +67,9 @@ func (s *Service) CreateEvaluation(ctx context.Context, in EvaluationInput) (*pe
 	if in.ID == "" {
 		in.ID = newID(evaluationPrefix)
 	}
+	if err := s.authorize(ctx, "machinelearning:CreateEvaluation", perch.Resource(perch.KindEvaluation, in.ID), func() map[string]string { return in.Tags }); err != nil {
+		return nil, err
+	}
 	if err := checkName("evaluation", in.Name); err != nil {
 		return nil, err
 	}
@@ -95,16 +98,26 @@ func (s *Service) CreateEvaluation(ctx context.Context, in EvaluationInput) (*pe
 
 // GetEvaluation returns an evaluation.
 func (s *Service) GetEvaluation(ctx context.Context, id string) (*perch.Evaluation, error) {
+	if err := s.authorize(ctx, "machinelearning:GetEvaluation", perch.Resource(perch.KindEvaluation, id), evalTags(s, ctx, id)); err != nil {
+		return nil, err
+	}
 	return s.store.GetEvaluation(ctx, id)
 }
 
 // ListEvaluations returns one page of evaluations.
 func (s *Service) ListEvaluations(ctx context.Context, f perch.Filter) ([]*perch.Evaluation, string, error) {
-	return s.store.ListEvaluations(ctx, f)
+	if err := s.authorize(ctx, "machinelearning:DescribeEvaluations", "*", nil); err != nil {
+		return nil, "", err
+	}
+	items, next, err := s.store.ListEvaluations(ctx, f)
+	return filterList(s, ctx, items, "machinelearning:GetEvaluation", perch.KindEvaluation, func(v *perch.Evaluation) *perch.Meta { return &v.Meta }), next, err
 }
 
 // UpdateEvaluation renames an evaluation.
 func (s *Service) UpdateEvaluation(ctx context.Context, id string, u Update) (*perch.Evaluation, error) {
+	if err := s.authorize(ctx, "machinelearning:UpdateEvaluation", perch.Resource(perch.KindEvaluation, id), evalTags(s, ctx, id)); err != nil {
+		return nil, err
+	}
 	if u.ScoreThreshold != nil {
 		return nil, perch.Errorf(perch.EInvalid, "scoreThreshold: an evaluation has none; set it on the model")
 	}
@@ -123,6 +136,9 @@ func (s *Service) UpdateEvaluation(ctx context.Context, id string, u Update) (*p
 
 // DeleteEvaluation marks an evaluation DELETED.
 func (s *Service) DeleteEvaluation(ctx context.Context, id string) (*perch.Evaluation, error) {
+	if err := s.authorize(ctx, "machinelearning:DeleteEvaluation", perch.Resource(perch.KindEvaluation, id), evalTags(s, ctx, id)); err != nil {
+		return nil, err
+	}
 	return s.store.UpdateEvaluation(ctx, id, func(e *perch.Evaluation) error {
 		e.Status = perch.StatusDeleted
 		return nil
@@ -132,6 +148,9 @@ func (s *Service) DeleteEvaluation(ctx context.Context, id string) (*perch.Evalu
 // EvaluationReport returns the full report of a COMPLETED evaluation
 // (ROC, threshold table, confusion matrix, …) as JSON.
 func (s *Service) EvaluationReport(ctx context.Context, id string) ([]byte, error) {
+	if err := s.authorize(ctx, "machinelearning:GetEvaluation", perch.Resource(perch.KindEvaluation, id), evalTags(s, ctx, id)); err != nil {
+		return nil, err
+	}
 	e, err := s.store.GetEvaluation(ctx, id)
 	if err != nil {
 		return nil, err
@@ -215,6 +234,9 @@ func (s *Service) CreateBatchPrediction(ctx context.Context, in BatchPredictionI
 	if in.ID == "" {
 		in.ID = newID(batchPrefix)
 	}
+	if err := s.authorize(ctx, "machinelearning:CreateBatchPrediction", perch.Resource(perch.KindBatchPrediction, in.ID), func() map[string]string { return in.Tags }); err != nil {
+		return nil, err
+	}
 	if err := checkName("batch prediction", in.Name); err != nil {
 		return nil, err
 	}
@@ -236,9 +258,12 @@ func (s *Service) CreateBatchPrediction(ctx context.Context, in BatchPredictionI
 	if err != nil {
 		return nil, perch.Errorf(perch.EInvalid, "outputUrl: %v", errMessage(err))
 	}
+	if err := s.authorize(ctx, "perch:PutObject", perch.Resource(perch.KindObject, key), nil); err != nil {
+		return nil, err
+	}
 	// The output must not replace perch's own files (a model file, say),
 	// which clients cannot write otherwise, nor the data it is read from.
-	if first, _, _ := strings.Cut(key, "/"); strings.EqualFold(first, ".perch") {
+	if ownKey(key) {
 		return nil, perch.Errorf(perch.EForbidden, "outputUrl %q: .perch/ holds perch's own files", key)
 	}
 	if dk, err := s.objects.Key(d.DataURL); err == nil && dk == key {
@@ -263,16 +288,26 @@ func (s *Service) CreateBatchPrediction(ctx context.Context, in BatchPredictionI
 
 // GetBatchPrediction returns a batch prediction.
 func (s *Service) GetBatchPrediction(ctx context.Context, id string) (*perch.BatchPrediction, error) {
+	if err := s.authorize(ctx, "machinelearning:GetBatchPrediction", perch.Resource(perch.KindBatchPrediction, id), batchTags(s, ctx, id)); err != nil {
+		return nil, err
+	}
 	return s.store.GetBatchPrediction(ctx, id)
 }
 
 // ListBatchPredictions returns one page of batch predictions.
 func (s *Service) ListBatchPredictions(ctx context.Context, f perch.Filter) ([]*perch.BatchPrediction, string, error) {
-	return s.store.ListBatchPredictions(ctx, f)
+	if err := s.authorize(ctx, "machinelearning:DescribeBatchPredictions", "*", nil); err != nil {
+		return nil, "", err
+	}
+	items, next, err := s.store.ListBatchPredictions(ctx, f)
+	return filterList(s, ctx, items, "machinelearning:GetBatchPrediction", perch.KindBatchPrediction, func(v *perch.BatchPrediction) *perch.Meta { return &v.Meta }), next, err
 }
 
 // UpdateBatchPrediction renames a batch prediction.
 func (s *Service) UpdateBatchPrediction(ctx context.Context, id string, u Update) (*perch.BatchPrediction, error) {
+	if err := s.authorize(ctx, "machinelearning:UpdateBatchPrediction", perch.Resource(perch.KindBatchPrediction, id), batchTags(s, ctx, id)); err != nil {
+		return nil, err
+	}
 	if u.ScoreThreshold != nil {
 		return nil, perch.Errorf(perch.EInvalid, "scoreThreshold: a batch prediction has none; set it on the model")
 	}
@@ -292,6 +327,9 @@ func (s *Service) UpdateBatchPrediction(ctx context.Context, id string, u Update
 // DeleteBatchPrediction marks a batch prediction DELETED; its output
 // object stays.
 func (s *Service) DeleteBatchPrediction(ctx context.Context, id string) (*perch.BatchPrediction, error) {
+	if err := s.authorize(ctx, "machinelearning:DeleteBatchPrediction", perch.Resource(perch.KindBatchPrediction, id), batchTags(s, ctx, id)); err != nil {
+		return nil, err
+	}
 	return s.store.UpdateBatchPrediction(ctx, id, func(b *perch.BatchPrediction) error {
 		b.Status = perch.StatusDeleted
 		return nil

@@ -34,7 +34,7 @@ func TestKeys(t *testing.T) {
 			wantCode(t, err, perch.EUnauthorized)
 		}
 
-		key, made, err := svc.CreateKey(ctx, "ci")
+		key, made, err := svc.CreateKey(ctx, "ci", adminPolicy())
 		ok(t, err)
 		if !access.WellFormed(key) || made.Root || made.Name != "ci" || !strings.HasPrefix(key, strings.TrimSuffix(made.Hint, "…")) {
 			t.Fatalf("made key %q: %+v", key, made)

@@ -39,6 +39,9 @@ func (s *Service) CreateMLModel(ctx context.Context, in MLModelInput) (*perch.ML
 	if in.ID == "" {
 		in.ID = newID(modelPrefix)
 	}
+	if err := s.authorize(ctx, "machinelearning:CreateMLModel", perch.Resource(perch.KindMLModel, in.ID), func() map[string]string { return in.Tags }); err != nil {
+		return nil, err
+	}
 	if err := checkName("model", in.Name); err != nil {
 		return nil, err
 	}
@@ -134,17 +137,27 @@ func usable(noun, id string, st perch.Status, msg string) error {
 
 // GetMLModel returns a model.
 func (s *Service) GetMLModel(ctx context.Context, id string) (*perch.MLModel, error) {
+	if err := s.authorize(ctx, "machinelearning:GetMLModel", perch.Resource(perch.KindMLModel, id), modelTags(s, ctx, id)); err != nil {
+		return nil, err
+	}
 	return s.store.GetMLModel(ctx, id)
 }
 
 // ListMLModels returns one page of models.
 func (s *Service) ListMLModels(ctx context.Context, f perch.Filter) ([]*perch.MLModel, string, error) {
-	return s.store.ListMLModels(ctx, f)
+	if err := s.authorize(ctx, "machinelearning:DescribeMLModels", "*", nil); err != nil {
+		return nil, "", err
+	}
+	items, next, err := s.store.ListMLModels(ctx, f)
+	return filterList(s, ctx, items, "machinelearning:GetMLModel", perch.KindMLModel, func(v *perch.MLModel) *perch.Meta { return &v.Meta }), next, err
 }
 
 // UpdateMLModel renames a model or sets its score threshold. A new
 // threshold takes effect on the model's next predictions, everywhere.
 func (s *Service) UpdateMLModel(ctx context.Context, id string, u Update) (*perch.MLModel, error) {
+	if err := s.authorize(ctx, "machinelearning:UpdateMLModel", perch.Resource(perch.KindMLModel, id), modelTags(s, ctx, id)); err != nil {
+		return nil, err
+	}
 	if u.Name != nil {
 		if err := checkName("model", *u.Name); err != nil {
 			return nil, err
@@ -175,6 +188,9 @@ func (s *Service) UpdateMLModel(ctx context.Context, id string, u Update) (*perc
 
 // DeleteMLModel marks a model DELETED and takes down its endpoint.
 func (s *Service) DeleteMLModel(ctx context.Context, id string) (*perch.MLModel, error) {
+	if err := s.authorize(ctx, "machinelearning:DeleteMLModel", perch.Resource(perch.KindMLModel, id), modelTags(s, ctx, id)); err != nil {
+		return nil, err
+	}
 	m, err := s.store.UpdateMLModel(ctx, id, func(m *perch.MLModel) error {
 		m.Status = perch.StatusDeleted
 		m.Endpoint = perch.Endpoint{Status: perch.EndpointNone}
@@ -190,6 +206,9 @@ func (s *Service) DeleteMLModel(ctx context.Context, id string) (*perch.MLModel,
 // the requests per second it is sized for; 0 means 200. The model is
 // loaded before this returns, so the first prediction does not wait.
 func (s *Service) CreateEndpoint(ctx context.Context, id string, peak int) (*perch.MLModel, error) {
+	if err := s.authorize(ctx, "machinelearning:CreateRealtimeEndpoint", perch.Resource(perch.KindMLModel, id), modelTags(s, ctx, id)); err != nil {
+		return nil, err
+	}
 	if peak < 0 {
 		return nil, perch.Errorf(perch.EInvalid, "peakRequestsPerSecond %d: want a positive number", peak)
 	}
@@ -235,6 +254,9 @@ func (s *Service) CreateEndpoint(ctx context.Context, id string, peak int) (*per
 // DeleteEndpoint closes a model's endpoint; its predictions answer 409
 // from then on.
 func (s *Service) DeleteEndpoint(ctx context.Context, id string) (*perch.MLModel, error) {
+	if err := s.authorize(ctx, "machinelearning:DeleteRealtimeEndpoint", perch.Resource(perch.KindMLModel, id), modelTags(s, ctx, id)); err != nil {
+		return nil, err
+	}
 	m, err := s.store.UpdateMLModel(ctx, id, func(m *perch.MLModel) error {
 		m.Endpoint = perch.Endpoint{Status: perch.EndpointNone}
 		return nil

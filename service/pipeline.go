@@ -39,6 +39,13 @@ func (s *Service) pipelines() *pipeline.Engine {
 // CheckPipeline validates a pipeline's definition, its model included,
 // and returns the pipeline it would create.
 func (s *Service) CheckPipeline(ctx context.Context, in PipelineInput) (*perch.Pipeline, error) {
+	id := in.ID
+	if id == "" {
+		id = "*"
+	}
+	if err := s.authorize(ctx, "perch:CreatePipeline", perch.Resource(perch.KindPipeline, id), func() map[string]string { return in.Tags }); err != nil {
+		return nil, err
+	}
 	if err := checkName("pipeline", in.Name); err != nil {
 		return nil, err
 	}
@@ -84,22 +91,35 @@ func (s *Service) CreatePipeline(ctx context.Context, in PipelineInput) (*perch.
 
 // GetPipeline returns a pipeline.
 func (s *Service) GetPipeline(ctx context.Context, id string) (*perch.Pipeline, error) {
+	if err := s.authorize(ctx, "perch:GetPipeline", perch.Resource(perch.KindPipeline, id), pipelineTags(s, ctx, id)); err != nil {
+		return nil, err
+	}
 	return s.store.GetPipeline(ctx, id)
 }
 
 // ListPipelines returns one page of pipelines.
 func (s *Service) ListPipelines(ctx context.Context, f perch.Filter) ([]*perch.Pipeline, string, error) {
-	return s.store.ListPipelines(ctx, f)
+	if err := s.authorize(ctx, "perch:ListPipelines", "*", nil); err != nil {
+		return nil, "", err
+	}
+	items, next, err := s.store.ListPipelines(ctx, f)
+	return filterList(s, ctx, items, "perch:GetPipeline", perch.KindPipeline, func(v *perch.Pipeline) *perch.Meta { return &v.Meta }), next, err
 }
 
 // PausePipeline stops a pipeline from starting runs; objects that land
 // meanwhile are taken when it resumes.
 func (s *Service) PausePipeline(ctx context.Context, id string) (*perch.Pipeline, error) {
+	if err := s.authorize(ctx, "perch:UpdatePipeline", perch.Resource(perch.KindPipeline, id), pipelineTags(s, ctx, id)); err != nil {
+		return nil, err
+	}
 	return s.setPipelineState(ctx, id, perch.PipelinePaused)
 }
 
 // ResumePipeline makes a paused pipeline RUNNING again.
 func (s *Service) ResumePipeline(ctx context.Context, id string) (*perch.Pipeline, error) {
+	if err := s.authorize(ctx, "perch:UpdatePipeline", perch.Resource(perch.KindPipeline, id), pipelineTags(s, ctx, id)); err != nil {
+		return nil, err
+	}
 	return s.setPipelineState(ctx, id, perch.PipelineRunning)
 }
 
@@ -116,6 +136,9 @@ func (s *Service) setPipelineState(ctx context.Context, id string, st perch.Pipe
 // DeletePipeline stops a pipeline for good; it stays readable, with its
 // runs.
 func (s *Service) DeletePipeline(ctx context.Context, id string) (*perch.Pipeline, error) {
+	if err := s.authorize(ctx, "perch:DeletePipeline", perch.Resource(perch.KindPipeline, id), pipelineTags(s, ctx, id)); err != nil {
+		return nil, err
+	}
 	return s.store.UpdatePipeline(ctx, id, func(p *perch.Pipeline) error {
 		p.Status, p.State = perch.StatusDeleted, perch.PipelineDeleted
 		return nil
@@ -125,6 +148,9 @@ func (s *Service) DeletePipeline(ctx context.Context, id string) (*perch.Pipelin
 // ListPipelineRuns returns one page of a pipeline's runs. f's variable is
 // ignored: runs are listed by pipeline.
 func (s *Service) ListPipelineRuns(ctx context.Context, id string, f perch.Filter) ([]*perch.PipelineRun, string, error) {
+	if err := s.authorize(ctx, "perch:GetPipeline", perch.Resource(perch.KindPipeline, id), pipelineTags(s, ctx, id)); err != nil {
+		return nil, "", err
+	}
 	if _, err := s.store.GetPipeline(ctx, id); err != nil {
 		return nil, "", err
 	}
@@ -178,6 +204,9 @@ func (s *Service) WatchPipelines(ctx context.Context) {
 // TestPipeline runs a pipeline on r, read as the object key would be,
 // and returns what its sinks would get, writing nothing.
 func (s *Service) TestPipeline(ctx context.Context, id, key string, r io.Reader) (*pipeline.Preview, error) {
+	if err := s.authorize(ctx, "perch:TestPipeline", perch.Resource(perch.KindPipeline, id), pipelineTags(s, ctx, id)); err != nil {
+		return nil, err
+	}
 	p, err := s.store.GetPipeline(ctx, id)
 	if err != nil {
 		return nil, err
@@ -196,6 +225,9 @@ func (s *Service) TestPipeline(ctx context.Context, id, key string, r io.Reader)
 // next listing; it returns the keys taken. An object already taken, by an
 // earlier event or a listing, is not taken twice.
 func (s *Service) PipelineEvent(ctx context.Context, id string, body []byte) ([]string, error) {
+	if err := s.authorize(ctx, "perch:SendEvents", perch.Resource(perch.KindPipeline, id), pipelineTags(s, ctx, id)); err != nil {
+		return nil, err
+	}
 	p, err := s.store.GetPipeline(ctx, id)
 	if err != nil {
 		return nil, err
@@ -232,6 +264,9 @@ func (s *Service) PipelineEvent(ctx context.Context, id string, body []byte) ([]
 // records that now read reach the sinks under their own rows; the rest
 // stay dead letters.
 func (s *Service) ReplayPipeline(ctx context.Context, id string) (*pipeline.ReplayResult, error) {
+	if err := s.authorize(ctx, "perch:ReplayDeadLetters", perch.Resource(perch.KindPipeline, id), pipelineTags(s, ctx, id)); err != nil {
+		return nil, err
+	}
 	p, err := s.store.GetPipeline(ctx, id)
 	if err != nil {
 		return nil, err

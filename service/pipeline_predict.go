@@ -12,6 +12,9 @@ import (
 // pipelines and other bulk readers predict with it directly, so a record
 // costs no lookup.
 func (s *Service) Predictor(ctx context.Context, id string) (*model.Predictor, error) {
+	if err := s.authorize(ctx, "machinelearning:Predict", perch.Resource(perch.KindMLModel, id), s.cachedTags(ctx, id)); err != nil {
+		return nil, err
+	}
 	e, err := s.models.entry(ctx, id)
 	if err != nil {
 		return nil, err

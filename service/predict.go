@@ -24,6 +24,9 @@ const refreshEvery = time.Second
 // in the background.
 func (s *Service) Predict(ctx context.Context, id string, r perch.Record, out *perch.Prediction) error {
 	start := time.Now()
+	if err := s.authorize(ctx, "machinelearning:Predict", perch.Resource(perch.KindMLModel, id), s.cachedTags(ctx, id)); err != nil {
+		return err
+	}
 	p, e, err := s.endpoint(ctx, id)
 	if err != nil {
 		return err
@@ -39,6 +42,9 @@ func (s *Service) PredictBatch(ctx context.Context, id string, rs []perch.Record
 		return nil, perch.Errorf(perch.ELimitExceeded, "%d records, more than the limit of %d per request", len(rs), MaxBatchRecords)
 	}
 	start := time.Now()
+	if err := s.authorize(ctx, "machinelearning:Predict", perch.Resource(perch.KindMLModel, id), s.cachedTags(ctx, id)); err != nil {
+		return nil, err
+	}
 	p, e, err := s.endpoint(ctx, id)
 	if err != nil {
 		return nil, err
@@ -49,6 +55,18 @@ func (s *Service) PredictBatch(ctx context.Context, id string, rs []perch.Record
 	}
 	e.metrics.observe(len(rs), start)
 	return out, nil
+}
+
+// cachedTags gives a model's tags from the model cache, for policies with
+// tag conditions on predictions.
+func (s *Service) cachedTags(ctx context.Context, id string) func() map[string]string {
+	return func() map[string]string {
+		e, err := s.models.entry(ctx, id)
+		if err != nil {
+			return nil
+		}
+		return e.state.Load().model.Tags
+	}
 }
 
 // endpoint returns the compiled model behind a READY endpoint, and its
@@ -330,6 +348,9 @@ func (c *cache) evict(keep *cacheEntry) {
 // tree models (gbdt) explain.
 func (s *Service) Explain(ctx context.Context, id string, r perch.Record, out *perch.Prediction) error {
 	start := time.Now()
+	if err := s.authorize(ctx, "machinelearning:Predict", perch.Resource(perch.KindMLModel, id), s.cachedTags(ctx, id)); err != nil {
+		return err
+	}
 	p, e, err := s.endpoint(ctx, id)
 	if err != nil {
 		return err

@@ -24,10 +24,30 @@ func resourceKind(resource string) (JobKind, error) {
 	return "", perch.Errorf(perch.EInvalid, "resource type %q: want datasources, models, evaluations or batchpredictions", resource)
 }
 
+// authorizeTags asks authorize about a tag action on an entity of kind.
+func (s *Service) authorizeTags(ctx context.Context, action perch.Action, kind JobKind, id string) error {
+	var rk perch.ResourceKind
+	var tags func() map[string]string
+	switch kind {
+	case JobDataSource:
+		rk, tags = perch.KindDataSource, dsTags(s, ctx, id)
+	case JobTrain:
+		rk, tags = perch.KindMLModel, modelTags(s, ctx, id)
+	case JobEvaluate:
+		rk, tags = perch.KindEvaluation, evalTags(s, ctx, id)
+	case JobBatch:
+		rk, tags = perch.KindBatchPrediction, batchTags(s, ctx, id)
+	}
+	return s.authorize(ctx, action, perch.Resource(rk, id), tags)
+}
+
 // Tags returns the tags of an entity.
 func (s *Service) Tags(ctx context.Context, resource, id string) (map[string]string, error) {
 	kind, err := resourceKind(resource)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.authorizeTags(ctx, "machinelearning:DescribeTags", kind, id); err != nil {
 		return nil, err
 	}
 	var m *perch.Meta
@@ -66,6 +86,9 @@ func (s *Service) AddTags(ctx context.Context, resource, id string, tags map[str
 	if err != nil {
 		return nil, err
 	}
+	if err := s.authorizeTags(ctx, "machinelearning:AddTags", kind, id); err != nil {
+		return nil, err
+	}
 	if err := checkTags(tags); err != nil {
 		return nil, err
 	}
@@ -94,6 +117,9 @@ func (s *Service) AddTags(ctx context.Context, resource, id string, tags map[str
 func (s *Service) DeleteTags(ctx context.Context, resource, id string, keys []string) (map[string]string, error) {
 	kind, err := resourceKind(resource)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.authorizeTags(ctx, "machinelearning:DeleteTags", kind, id); err != nil {
 		return nil, err
 	}
 	m, err := s.updateMeta(ctx, kind, id, func(m *perch.Meta) error {

@@ -46,7 +46,7 @@ func init() {
 		"evaluations":      {"perch evaluations create|list|get|update|delete|report|tags ...", runEvaluations},
 		"batchpredictions": {"perch batchpredictions create|list|get|update|delete|tags ...", runBatchPredictions},
 		"objects":          {"perch objects put|get|list|delete ...", runObjects},
-		"keys":             {"perch keys create|list|delete ...", runKeys},
+		"keys":             {"perch keys create|list|policy|delete ...", runKeys},
 		"pipeline":         {"perch pipeline create|list|get|pause|resume|delete|test|runs|replay ...", runPipeline},
 		"version":          {"perch version (or perch --version)", runVersion},
 	}

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 
 	"github.com/perchml/perch"
 	"github.com/perchml/perch/client"
@@ -28,6 +31,7 @@ func runKeys(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 				return []string{k.ID, name, k.Hint, string(k.State), when(k.CreatedAt)}
 			},
 		}),
+		keyPolicySet(),
 		idCmd("keys", "delete", "revoke a key, by the ID keys list shows", func(c *client.Client) func(context.Context, string) (*perch.Key, error) {
 			return c.DeleteKey
 		}),
@@ -35,12 +39,13 @@ func runKeys(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 }
 
 func keyCreate() subcommand {
-	const usage = "perch keys create --name NAME [--aws]"
-	return subcommand{"create", usage, "make an API key (with the root key); it is printed this once", func(args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	const usage = "perch keys create --name NAME [--policy FILE|admin|trainer|predictor|reader] [--aws]"
+	return subcommand{"create", usage, "make an API key that may do what its policy allows; it is printed this once", func(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		fs := flag.NewFlagSet("keys create", flag.ContinueOnError)
 		var rm remote
 		rm.flags(fs)
 		name := fs.String("name", "", "what the key is for, as lists show it")
+		policyArg := fs.String("policy", "", "what the key may do: a policy `FILE` (IAM's JSON) or a ready-made policy's name\n(admin, trainer, predictor, reader); none: nothing but read itself")
 		aws := fs.Bool("aws", false, "make an access key pair for AML's protocol (boto3 and the AWS SDKs, SigV4),\nprinted in the AWS credentials-file format")
 		pos, err := parseSub(fs, usage, args, stdout)
 		if err != nil {
@@ -52,6 +57,10 @@ func keyCreate() subcommand {
 		if err := need("name", *name); err != nil {
 			return err
 		}
+		p, err := policyJSON(*policyArg)
+		if err != nil {
+			return err
+		}
 		c, err := rm.client()
 		if err != nil {
 			return err
@@ -59,7 +68,7 @@ func keyCreate() subcommand {
 		ctx, stop := remoteContext()
 		defer stop()
 		if *aws {
-			id, secret, _, err := c.CreateAWSKey(ctx, *name)
+			id, secret, _, err := c.CreateAWSKey(ctx, *name, p)
 			if err != nil {
 				return err
 			}
@@ -67,7 +76,7 @@ func keyCreate() subcommand {
 			fmt.Fprintf(stdout, "[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n", *name, id, secret)
 			return nil
 		}
-		key, k, err := c.CreateKey(ctx, *name)
+		key, k, err := c.CreateKey(ctx, *name, p)
 		if err != nil {
 			return err
 		}
@@ -82,3 +91,59 @@ func keyCreate() subcommand {
 // keyRecord puts a key's record beside the key itself ("key") in one
 // object, as the server answers.
 type keyRecord = perch.Key
+
+// policyJSON is what --policy names, as the server takes it: a policy
+// file's JSON, or a ready-made policy's name as a JSON string; nil for
+// none.
+func policyJSON(arg string) (json.RawMessage, error) {
+	switch {
+	case arg == "":
+		return nil, nil
+	case !strings.ContainsAny(arg, "/.") && !fileExists(arg):
+		return json.Marshal(arg)
+	}
+	b, err := os.ReadFile(arg)
+	if err != nil {
+		return nil, prefix(arg, err)
+	}
+	if !json.Valid(b) {
+		return nil, fmt.Errorf("%s: not JSON", arg)
+	}
+	return b, nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+func keyPolicySet() subcommand {
+	const usage = "perch keys policy ID (FILE|admin|trainer|predictor|reader)"
+	return subcommand{"policy", usage, "replace what a key may do", func(args []string, _ io.Reader, stdout, _ io.Writer) error {
+		fs := flag.NewFlagSet("keys policy", flag.ContinueOnError)
+		var rm remote
+		rm.flags(fs)
+		pos, err := parseSub(fs, usage, args, stdout)
+		if err != nil {
+			return err
+		}
+		if len(pos) != 2 {
+			return usagef("want a key ID and a policy (usage: %s)", usage)
+		}
+		p, err := policyJSON(pos[1])
+		if err != nil {
+			return err
+		}
+		c, err := rm.client()
+		if err != nil {
+			return err
+		}
+		ctx, stop := remoteContext()
+		defer stop()
+		k, err := c.SetKeyPolicy(ctx, pos[0], p)
+		if err != nil {
+			return err
+		}
+		return writeJSON(stdout, k)
+	}}
+}

@@ -101,9 +101,11 @@ dead_letter: file://`+filepath.Join(dir, "dead")+`
 		t.Errorf("replay with no dead letters: %+v", rp)
 	}
 
-	// Only the root key creates and deletes pipelines.
-	k := decodeOut[struct{ Key string }](t, e.must(t, "", "keys", "create", "--name", "ci"))
-	failsWith(t, cli("", "pipeline", "create", "--file", def, "--server", e.srv.URL, "--key", k.Key), 1, "root key")
+	// A key may do to pipelines what its policy allows: this one may
+	// pause them, not create them.
+	pol := write(t, filepath.Join(t.TempDir(), "pause.json"), `{"Statement":{"Effect":"Allow","Action":"perch:UpdatePipeline","Resource":"pipeline/*"}}`)
+	k := decodeOut[struct{ Key string }](t, e.must(t, "", "keys", "create", "--name", "ci", "--policy", pol))
+	failsWith(t, cli("", "pipeline", "create", "--file", def, "--server", e.srv.URL, "--key", k.Key), 1, "may not perch:CreatePipeline")
 	mustRun(t, "", "pipeline", "pause", p.ID, "--server", e.srv.URL, "--key", k.Key)
 	if got := decodeOut[perch.Pipeline](t, e.must(t, "", "pipeline", "delete", p.ID)); got.Status != perch.StatusDeleted {
 		t.Errorf("deleted: %+v", got)

@@ -243,7 +243,7 @@ func TestRemoteAdult(t *testing.T) {
 
 func TestRemoteKeys(t *testing.T) {
 	e := newRemote(t)
-	r := e.must(t, "", "keys", "create", "--name", "ci")
+	r := e.must(t, "", "keys", "create", "--name", "ci", "--policy", "reader")
 	k := decodeOut[struct {
 		Key  string `json:"key"`
 		ID   string `json:"id"`

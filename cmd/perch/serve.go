@@ -218,6 +218,12 @@ func startServer(ctx context.Context, c *serverConfig, stderr io.Writer) (_ *ser
 	if err := s.svc.Sweep(ctx, sqlite); err != nil {
 		return nil, err
 	}
+	// Keys made before policies existed keep doing what they did.
+	if n, err := s.svc.UpgradeKeys(ctx); err != nil {
+		return nil, err
+	} else if n > 0 {
+		s.log.Info("gave keys made before policies the policy that keeps what they could do", "keys", n)
+	}
 	if err := s.queue.Start(context.WithoutCancel(ctx)); err != nil {
 		return nil, err
 	}
