@@ -107,5 +107,9 @@ func (rm *routeMetrics) observe(method string, code int, d time.Duration) {
 }
 
 func (a *api) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if err := a.svc.ReadMetrics(r.Context()); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	a.metrics.handler.ServeHTTP(w, r)
 }

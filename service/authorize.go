@@ -120,3 +120,9 @@ func filterList[T any](s *Service, ctx context.Context, items []*T, action perch
 	}
 	return out
 }
+
+// ReadMetrics decides whether the caller may read the server's metrics,
+// which the HTTP layer serves itself.
+func (s *Service) ReadMetrics(ctx context.Context) error {
+	return s.authorize(ctx, "perch:ReadMetrics", "*", nil)
+}
