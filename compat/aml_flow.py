@@ -195,6 +195,33 @@ def realtime():
     expect_error("ResourceNotFoundException", ml.predict, MLModelId="ml-none", Record=record, PredictEndpoint=URL)
 
 
+def least_privilege():
+    step("an access key pair allowed only Predict on one model")
+    import urllib.request
+    with open(os.environ["PERCH_ROOT_KEY_FILE"]) as f:
+        root = f.read().strip()
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "machinelearning:Predict", "Resource": "arn:aws:machinelearning:*:*:mlmodel/ml-adult"}]}
+    req = urllib.request.Request(URL + "/v1/keys", method="POST",
+                                 data=json.dumps({"name": "app", "aws": True, "policy": policy}).encode(),
+                                 headers={"Authorization": "Bearer " + root, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as r:
+        made = json.load(r)
+    app = boto3.client("machinelearning", region_name="us-east-1", endpoint_url=URL,
+                       aws_access_key_id=made["accessKeyId"], aws_secret_access_key=made["secretAccessKey"])
+    record = dict(zip(NAMES, [v.strip() for v in FOUNDING.split(",")]))
+    p = app.predict(MLModelId="ml-adult", Record=record, PredictEndpoint=URL)["Prediction"]
+    assert p["predictedLabel"] in ("0", "1"), p
+    msg = expect_error("AccessDeniedException", app.delete_ml_model, MLModelId="ml-adult")
+    assert "machinelearning:DeleteMLModel" in msg and "mlmodel/ml-adult" in msg, msg
+    expect_error("AccessDeniedException", app.update_ml_model, MLModelId="ml-adult", ScoreThreshold=0.9)
+    expect_error("AccessDeniedException", app.describe_ml_models)
+    expect_error("AccessDeniedException", app.create_data_source_from_s3, DataSourceId="ds-app",
+                 DataSpec={"DataLocationS3": "s3://bucket/adult/train.csv", "DataSchema": SCHEMA})
+    m = ml.get_ml_model(MLModelId="ml-adult")
+    assert m["Status"] == "COMPLETED" and m["ScoreThreshold"] == 0.5, m
+
+
 def batch():
     step("a batch prediction read back from its manifest")
     ml.create_batch_prediction(BatchPredictionId="bp-adult", BatchPredictionName="bp-adult", MLModelId="ml-adult",
@@ -442,6 +469,7 @@ def main():
     model()
     evaluation()
     realtime()
+    least_privilege()
     batch()
     who_and_where()
     wine()

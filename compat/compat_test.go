@@ -155,6 +155,7 @@ func flow(t *testing.T, p *process, dataDir string, env ...string) {
 		"PERCH_URL="+p.url,
 		"PERCH_MAX_PASSES=5",
 		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dataDir, access.RootAWSCredentialsFile),
+		"PERCH_ROOT_KEY_FILE="+filepath.Join(dataDir, access.RootKeyFile),
 		"AWS_CONFIG_FILE=/dev/null",
 		"AWS_PROFILE=default",
 		"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=",
