@@ -322,5 +322,14 @@ type Store interface {
 	UpdatePipelineRun(ctx context.Context, id string, fn func(*PipelineRun) error) (*PipelineRun, error)
 	ListPipelineRuns(ctx context.Context, f Filter) ([]*PipelineRun, string, error)
 
+	// AppendAudit adds events to the audit log in one transaction;
+	// ListAudit answers one page of it, newest first, and the
+	// token of the next ("" after the last), failing with EInvalid for a
+	// bad filter; PruneAudit deletes the events older than before and
+	// says how many it deleted.
+	AppendAudit(ctx context.Context, events []*AuditEvent) error
+	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, string, error)
+	PruneAudit(ctx context.Context, before time.Time) (int64, error)
+
 	Close() error
 }

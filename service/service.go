@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/perchml/perch"
+	"github.com/perchml/perch/audit"
 	"github.com/perchml/perch/objects"
 )
 
@@ -72,6 +73,9 @@ type Config struct {
 	// MaxAttempts is how many times a job is started before its entity
 	// fails; 0 means 3.
 	MaxAttempts int
+	// Audit receives the changes callers make and the requests they are
+	// refused; nil keeps no audit log.
+	Audit *audit.Log
 }
 
 // Service performs perch's operations. It is safe for concurrent use.
@@ -88,6 +92,7 @@ type Service struct {
 	models        *cache
 	keys          *keyCache
 	aws           awsKeys // AWS-style access key pairs (awskeys.go)
+	audit         *audit.Log
 }
 
 // New returns a Service on cfg.
@@ -102,6 +107,7 @@ func New(cfg Config) *Service {
 
 		progressEvery: cmp.Or(cfg.ProgressEvery, time.Second),
 		tries:         cfg.MaxAttempts,
+		audit:         cfg.Audit,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
