@@ -144,6 +144,8 @@ func (a *api) routes() []*route {
 		{op: "getKey", method: "GET", pattern: "/v1/keys/{id}", handler: a.getKey},
 		{op: "putKeyPolicy", method: "PUT", pattern: "/v1/keys/{id}/policy", handler: a.putKeyPolicy},
 		{op: "deleteKey", method: "DELETE", pattern: "/v1/keys/{id}", handler: a.deleteKey},
+
+		{op: "listAudit", method: "GET", pattern: "/v1/audit", handler: a.listAudit},
 	}
 	rs = append(rs, a.pipelineRoutes()...)
 	// Tags are alike for every kind; each kind has its own paths, since a

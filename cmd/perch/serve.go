@@ -21,6 +21,7 @@ import (
 	"github.com/perchml/perch/access"
 	"github.com/perchml/perch/aml"
 	"github.com/perchml/perch/api"
+	"github.com/perchml/perch/audit"
 	"github.com/perchml/perch/jobs"
 	"github.com/perchml/perch/objects"
 	"github.com/perchml/perch/service"
@@ -47,6 +48,9 @@ type serverConfig struct {
 	// API, behind a key.
 	metricsListen string
 	lease         time.Duration
+	// auditRetention is how long the audit log keeps an event; 0 keeps
+	// every one.
+	auditRetention time.Duration
 	// amlDatabases maps AML's DatabaseInformation (cluster/database, or an
 	// RDS instance) to connection URLs, for CreateDataSourceFromRedshift
 	// and FromRDS.
@@ -71,6 +75,11 @@ func serverFlags(fs *flag.FlagSet) *serverConfig {
 	if d, err := time.ParseDuration(os.Getenv("PERCH_JOB_LEASE")); err == nil {
 		c.lease = d
 	}
+	retention := 90 * 24 * time.Hour
+	if d, err := time.ParseDuration(os.Getenv("PERCH_AUDIT_RETENTION")); err == nil {
+		retention = d
+	}
+	fs.DurationVar(&c.auditRetention, "audit-retention", retention, "how long the audit log keeps an event, as a `DURATION` (env PERCH_AUDIT_RETENTION; 0 keeps every one)")
 	return c
 }
 
@@ -87,6 +96,7 @@ type server struct {
 	awsCreated bool
 	svc        *service.Service
 	store      *sqlstore.Store
+	audit      *audit.Log
 	jobDB      interface{ Close() error }
 	bucket     *objects.Bucket
 	queue      *jobs.Queue
@@ -149,7 +159,8 @@ func startServer(ctx context.Context, c *serverConfig, stderr io.Writer) (_ *ser
 	if s.bucket, err = objects.Open(ctx, objURL); err != nil {
 		return nil, err
 	}
-	s.svc = service.New(service.Config{Store: s.store, Objects: s.bucket, Logger: s.log, Lease: c.lease})
+	s.audit = audit.New(s.store, audit.Options{Retention: c.auditRetention, Logger: s.log})
+	s.svc = service.New(service.Config{Store: s.store, Objects: s.bucket, Logger: s.log, Lease: c.lease, Audit: s.audit})
 	conns := 4
 	if sqlite {
 		conns = 1
@@ -367,6 +378,10 @@ func (s *server) close() error {
 	}
 	if s.jobDB != nil {
 		errs = append(errs, s.jobDB.Close())
+	}
+	// The audit log writes what is waiting, after the last request.
+	if s.audit != nil {
+		errs = append(errs, s.audit.Close())
 	}
 	if s.store != nil {
 		errs = append(errs, s.store.Close())
