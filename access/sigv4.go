@@ -53,6 +53,7 @@ var ErrUnknownAccessKey = sigErr("UnrecognizedClient", "The security token inclu
 // region.
 type SigV4Verifier struct {
 	Service string        // the signing name, "machinelearning"
+	Region  string        // the region requests must be signed for; "" takes any
 	MaxSkew time.Duration // 0 means DefaultMaxSkew
 	Now     func() time.Time
 	// Secret returns the secret access key of an access key id, or
@@ -112,6 +113,9 @@ func (v *SigV4Verifier) Verify(r *http.Request, body []byte) (string, error) {
 	}
 	if region == "" {
 		return "", sigErr("IncompleteSignature", "Credential names no region")
+	}
+	if v.Region != "" && region != v.Region {
+		return "", sigErr("InvalidSignature", "Credential should be scoped to a valid region: '%s', not '%s'.", v.Region, region)
 	}
 	stamp := header(r.Header, "X-Amz-Date")
 	if stamp == "" {

@@ -238,3 +238,26 @@ func TestSigV4Concurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestVerifyRegion checks that a verifier bound to a region refuses a
+// signature scoped to another, and takes its own.
+func TestVerifyRegion(t *testing.T) {
+	v := exampleVerifier("machinelearning")
+	v.Region = "us-east-1"
+	body := []byte(`{}`)
+	signed := func(id, secret string, at time.Time, region string) *http.Request {
+		r := httptest.NewRequest("POST", "http://127.0.0.1:8080/", strings.NewReader(string(body)))
+		r.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		r.Header.Set("X-Amz-Target", "AmazonML_20141212.GetMLModel")
+		SignV4(r, body, id, secret, region, "machinelearning", at)
+		return r
+	}
+	if _, err := v.Verify(signed(exampleID, exampleSecret, exampleTime, "us-east-1"), body); err != nil {
+		t.Errorf("its own region: %v", err)
+	}
+	_, err := v.Verify(signed(exampleID, exampleSecret, exampleTime, "eu-west-1"), body)
+	var se *SigV4Error
+	if !errors.As(err, &se) || se.Type != "InvalidSignature" || !strings.Contains(se.Message, "'us-east-1', not 'eu-west-1'") {
+		t.Errorf("another region: %v", err)
+	}
+}

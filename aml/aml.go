@@ -55,6 +55,9 @@ type Options struct {
 	// MaxSkew is how far a request's signing time may be from Now; 0 is
 	// five minutes, as AWS allows.
 	MaxSkew time.Duration
+	// Region is the region requests must be signed for, as AWS checks a
+	// signature's scope; "" takes any.
+	Region string
 	// Databases maps the DatabaseInformation of CreateDataSourceFromRedshift
 	// and FromRDS to connection URLs without credentials (the request
 	// brings those): "cluster/database" or "cluster" (an RDS instance
@@ -80,6 +83,7 @@ func New(svc *service.Service, opt Options) http.Handler {
 	}
 	h.verify = &access.SigV4Verifier{
 		Service: SigningName,
+		Region:  opt.Region,
 		MaxSkew: opt.MaxSkew,
 		Now:     opt.Now,
 		Secret:  svc.AWSSecret,

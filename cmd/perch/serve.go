@@ -24,6 +24,7 @@ import (
 	"github.com/perchml/perch/audit"
 	"github.com/perchml/perch/jobs"
 	"github.com/perchml/perch/objects"
+	"github.com/perchml/perch/policy"
 	"github.com/perchml/perch/service"
 	"github.com/perchml/perch/sqlstore"
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,7 +48,9 @@ type serverConfig struct {
 	// a Prometheus that scrapes without one; "" serves it only with the
 	// API, behind a key.
 	metricsListen string
-	lease         time.Duration
+	// region is the AWS region AML's clients sign for and ARNs name.
+	region string
+	lease  time.Duration
 	// auditRetention is how long the audit log keeps an event; 0 keeps
 	// every one.
 	auditRetention time.Duration
@@ -68,6 +71,7 @@ func serverFlags(fs *flag.FlagSet) *serverConfig {
 	fs.IntVar(&c.workers, "workers", workers, "`N` jobs at once (env PERCH_WORKERS; default: the number of CPUs)")
 	fs.StringVar(&c.logLevel, "log-level", envOr("PERCH_LOG_LEVEL", "info"), "`LEVEL`: debug, info, warn or error (env PERCH_LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", os.Getenv("PERCH_LOG_FORMAT"), "log `FORMAT`: text or json (env PERCH_LOG_FORMAT;\ndefault: text when stderr is a terminal, JSON lines otherwise)")
+	fs.StringVar(&c.region, "region", envOr("PERCH_REGION", "us-east-1"), "the AWS `REGION` AML's clients sign requests for and policies' ARNs name (env PERCH_REGION)")
 	fs.StringVar(&c.metricsListen, "metrics-listen", os.Getenv("PERCH_METRICS_LISTEN"), "`ADDR` to serve /metrics on without a key, for Prometheus (env PERCH_METRICS_LISTEN;\ndefault: none; /metrics on --listen needs a key)")
 	fs.Var(&c.amlDatabases, "aml-database", "`NAME=URL` (repeatable): the database AML's CreateDataSourceFromRedshift or FromRDS\n"+
 		"names as NAME (cluster/database, cluster or RDS instance), e.g. mydb=postgres://host:5432/db, mysql://host:3306/db;\n"+
@@ -194,10 +198,11 @@ func startServer(ctx context.Context, c *serverConfig, stderr io.Writer) (_ *ser
 	}
 	s.url = "http://" + s.ln.Addr().String()
 	s.svc.SetBaseURL(s.url)
+	policy.Region = c.region // policies' ARNs name the server's region
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	h := api.New(s.svc, api.Options{Logger: s.log, Ready: s.ready.Load, Registry: reg,
-		AML: aml.New(s.svc, aml.Options{Logger: s.log, Databases: dbs})})
+		AML: aml.New(s.svc, aml.Options{Logger: s.log, Databases: dbs, Region: c.region})})
 	if c.metricsListen != "" {
 		ln, err := net.Listen("tcp", c.metricsListen)
 		if err != nil {
