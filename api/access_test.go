@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/perchml/perch/api"
@@ -99,4 +100,27 @@ func TestPolicyConditions(t *testing.T) {
 	if r := e.do(t, "GET", "/v1/models/ml-prod", loopback, nil); r.status != 200 {
 		t.Errorf("from an allowed range: %s", r)
 	}
+}
+
+// TestSimulatePolicy checks the simulator's decisions and deciding
+// statements, for a key named by its name or id.
+func TestSimulatePolicy(t *testing.T) {
+	e := newEnv(t, api.Options{})
+	k := e.call(t, 201, "POST", "/v1/keys", `{"name":"sim","policy":{"Statement":[{"Sid":"All","Effect":"Allow","Action":"*","Resource":"*"},{"Sid":"KeepModels","Effect":"Deny","Action":"machinelearning:DeleteMLModel","Resource":"mlmodel/prod-*"}]}}`).json(t)
+	for _, c := range []struct {
+		body, allowed, statement string
+	}{
+		{`{"key":"sim","action":"machinelearning:DeleteMLModel","resource":"mlmodel/prod-1"}`, "false", "KeepModels"},
+		{`{"key":"sim","action":"machinelearning:DeleteMLModel","resource":"mlmodel/dev-1"}`, "true", "All"},
+		{`{"key":"` + k["id"].(string) + `","action":"perch:PutObject","resource":"object/a.csv"}`, "true", "All"},
+	} {
+		got := e.call(t, 200, "POST", "/v1/policy/simulate", c.body).json(t)
+		if fmt.Sprint(got["allowed"]) != c.allowed || got["statement"] != c.statement || got["key"] != k["id"] {
+			t.Errorf("%s: %v, want allowed %s by %s", c.body, got, c.allowed, c.statement)
+		}
+	}
+	wantError(t, e.do(t, "POST", "/v1/policy/simulate", e.root, `{"key":"sim","action":"machinelearning:Fly"}`), 400, "Invalid", "no such action")
+	wantError(t, e.do(t, "POST", "/v1/policy/simulate", e.root, `{"key":"nobody","action":"machinelearning:Predict"}`), 404, "NotFound", "key nobody not found")
+	reader := e.call(t, 201, "POST", "/v1/keys", `{"name":"reader","policy":"reader"}`).json(t)["key"].(string)
+	wantError(t, e.do(t, "POST", "/v1/policy/simulate", reader, `{"key":"sim","action":"machinelearning:Predict"}`), 403, "AccessDenied", "perch:SimulatePolicy")
 }

@@ -141,6 +141,7 @@ func (a *api) routes() []*route {
 
 		{op: "createKey", method: "POST", pattern: "/v1/keys", handler: a.createKey},
 		{op: "listKeys", method: "GET", pattern: "/v1/keys", handler: a.listKeys},
+		{op: "simulatePolicy", method: "POST", pattern: "/v1/policy/simulate", handler: a.simulatePolicy},
 		{op: "getKey", method: "GET", pattern: "/v1/keys/{id}", handler: a.getKey},
 		{op: "putKeyPolicy", method: "PUT", pattern: "/v1/keys/{id}/policy", handler: a.putKeyPolicy},
 		{op: "deleteKey", method: "DELETE", pattern: "/v1/keys/{id}", handler: a.deleteKey},

@@ -366,6 +366,18 @@ func (a *api) listKeys(w http.ResponseWriter, r *http.Request) {
 	list(w, r, a.svc.ListKeys)
 }
 
+// simulatePolicy answers whether a key may do an action on a resource,
+// and which statement decided, without doing it.
+func (a *api) simulatePolicy(w http.ResponseWriter, r *http.Request) {
+	var in service.SimulateInput
+	if err := decodeBody(r, &in, false); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	res, err := a.svc.SimulatePolicy(r.Context(), in)
+	respond(w, r, http.StatusOK, res, err)
+}
+
 func (a *api) getKey(w http.ResponseWriter, r *http.Request) {
 	k, err := a.svc.GetKey(r.Context(), r.PathValue("id"))
 	respond(w, r, http.StatusOK, k, err)

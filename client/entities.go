@@ -293,3 +293,13 @@ func (c *Client) SetKeyPolicy(ctx context.Context, id string, policy json.RawMes
 func (c *Client) DeleteKey(ctx context.Context, id string) (*perch.Key, error) {
 	return one[perch.Key](ctx, c, http.MethodDelete, "keys", id, "", nil)
 }
+
+// SimulatePolicy asks whether a key may do an action on a resource, and
+// which statement of its policy decides, without doing it.
+func (c *Client) SimulatePolicy(ctx context.Context, in service.SimulateInput) (*service.SimulateResult, error) {
+	var out service.SimulateResult
+	if err := c.call(ctx, http.MethodPost, "/v1/policy/simulate", nil, in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -241,11 +241,11 @@ func TestUsageErrors(t *testing.T) {
 func TestUnknownCommand(t *testing.T) {
 	r := cli("", "trian")
 	if r.code != 2 || r.stdout != "" ||
-		r.stderr != "perch: unknown command \"trian\" (commands: serve, quickstart, schema, stats, recipe, train, evaluate, predict, batch, datasources, models, evaluations, batchpredictions, objects, keys, audit, pipeline, version; run \"perch help\")\n" {
+		r.stderr != "perch: unknown command \"trian\" (commands: serve, quickstart, schema, stats, recipe, train, evaluate, predict, batch, datasources, models, evaluations, batchpredictions, objects, keys, policy, audit, pipeline, version; run \"perch help\")\n" {
 		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	r = cli("", "help", "trian")
-	checkFailure(t, r, 2, `unknown command "trian" (commands: serve, quickstart, schema, stats, recipe, train, evaluate, predict, batch, datasources, models, evaluations, batchpredictions, objects, keys, audit, pipeline, version)`)
+	checkFailure(t, r, 2, `unknown command "trian" (commands: serve, quickstart, schema, stats, recipe, train, evaluate, predict, batch, datasources, models, evaluations, batchpredictions, objects, keys, policy, audit, pipeline, version)`)
 }
 
 func TestPredictBadRecords(t *testing.T) {

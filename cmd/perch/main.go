@@ -20,7 +20,7 @@ type command struct {
 
 // order is the order "perch help" lists the commands in.
 var order = []string{"serve", "quickstart", "schema", "stats", "recipe", "train", "evaluate", "predict", "batch",
-	"datasources", "models", "evaluations", "batchpredictions", "objects", "keys", "audit", "pipeline"}
+	"datasources", "models", "evaluations", "batchpredictions", "objects", "keys", "policy", "audit", "pipeline"}
 
 // commands is filled in by init, since printHelp reads it and the
 // commands call printHelp.
@@ -47,6 +47,7 @@ func init() {
 		"batchpredictions": {"perch batchpredictions create|list|get|update|delete|tags ...", runBatchPredictions},
 		"objects":          {"perch objects put|get|list|delete ...", runObjects},
 		"keys":             {"perch keys create|list|policy|delete ...", runKeys},
+		"policy":           {"perch policy simulate --as KEY --action ACTION [--resource KIND/ID] ...", runPolicy},
 		"audit":            {auditUsage, runAudit},
 		"pipeline":         {"perch pipeline create|list|get|pause|resume|delete|test|runs|replay ...", runPipeline},
 		"version":          {"perch version (or perch --version)", runVersion},

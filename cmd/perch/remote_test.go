@@ -395,3 +395,15 @@ func TestRemoteHelp(t *testing.T) {
 		t.Errorf("help shows the key:\n%s", r.stdout)
 	}
 }
+
+func TestPolicySimulate(t *testing.T) {
+	e := newRemote(t)
+	e.must(t, "", "keys", "create", "--name", "app", "--policy", "predictor")
+	if r := e.must(t, "", "policy", "simulate", "--as", "app", "--action", "machinelearning:Predict", "--resource", "mlmodel/m1"); !strings.HasPrefix(r.stdout, "ALLOWED: allowed by statement Predict") {
+		t.Errorf("predict: %q", r.stdout)
+	}
+	if r := e.must(t, "", "policy", "simulate", "--as", "app", "--action", "machinelearning:DeleteMLModel", "--resource", "mlmodel/m1"); !strings.HasPrefix(r.stdout, "DENIED: ") {
+		t.Errorf("delete: %q", r.stdout)
+	}
+	failsWith(t, e.run("", "policy", "simulate", "--as", "app"), 2, "--action is required")
+}
