@@ -4,7 +4,8 @@
 //
 // Keys are slash-separated paths relative to the bucket. Writes are atomic:
 // a reader sees either the old object or the whole new one, never part of
-// one.
+// one. A folder stays inside itself: it follows no symlink and no key
+// leads out of it (see folder).
 package objects
 
 import (
@@ -18,7 +19,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -26,7 +26,6 @@ import (
 
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"gocloud.dev/blob"
-	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/gcerrors"
 
 	"github.com/perchml/perch"
@@ -38,7 +37,8 @@ const defaultPageSize = 1000
 
 // Bucket is an open object store.
 type Bucket struct {
-	b        *blob.Bucket
+	b        *blob.Bucket // an S3 bucket
+	f        *folder      // or a file:// one
 	url      string
 	dir      string // the directory of a file:// bucket
 	pageSize int
@@ -56,7 +56,8 @@ type Attrs struct {
 
 // Open opens the bucket named by rawURL:
 //
-//	file:///abs/dir      a local directory, created if missing
+//	file:///abs/dir      a local directory, created if missing (each
+//	                     directory made with its parent's permissions)
 //	/abs/dir, rel/dir    the same, as a plain path
 //	s3://bucket?endpoint=http://host:9000&region=us-east-1&use_path_style=true
 //
@@ -96,23 +97,23 @@ func openDir(rawURL, dir string) (*Bucket, error) {
 	if err != nil {
 		return nil, perch.Errorf(perch.EInvalid, "objects: bad bucket path %q: %v", rawURL, err)
 	}
-	b, err := fileblob.OpenBucket(abs, &fileblob.Options{
-		CreateDir: true,
-		// No sidecar files: the directory holds exactly the objects, so
-		// files dropped in by other programs look like any other object.
-		Metadata: fileblob.MetadataDontWrite,
-		// Temporary files go next to their target, so the final rename
-		// never crosses file systems and stays atomic.
-		NoTempDir: true,
-	})
+	// The directory holds exactly the objects, with no metadata side
+	// files, so files dropped in by other programs look like any other
+	// object.
+	f, err := openFolder(abs)
 	if err != nil {
 		return nil, fmt.Errorf("objects: open %s: %w", abs, err)
 	}
-	return &Bucket{b: b, url: "file://" + filepath.ToSlash(abs), dir: abs, pageSize: defaultPageSize}, nil
+	return &Bucket{f: f, url: "file://" + filepath.ToSlash(abs), dir: abs, pageSize: defaultPageSize}, nil
 }
 
 // Close releases the bucket's resources.
-func (b *Bucket) Close() error { return b.b.Close() }
+func (b *Bucket) Close() error {
+	if b.f != nil {
+		return b.f.close()
+	}
+	return b.b.Close()
+}
 
 // ValidKey returns an EInvalid error unless key is a clean relative path:
 // not empty, no leading slash, no empty, "." or ".." segment.
@@ -129,7 +130,8 @@ func ValidKey(key string) error {
 	return nil
 }
 
-// validKey is ValidKey plus what fileblob refuses: its sidecar suffix.
+// validKey is ValidKey plus what a folder reserves: the suffix of gocloud's
+// metadata side files, which its listings leave out.
 func (b *Bucket) validKey(key string) error {
 	if err := ValidKey(key); err != nil {
 		return err
@@ -171,6 +173,19 @@ func (b *Bucket) NewReader(ctx context.Context, key string) (io.ReadCloser, erro
 	if err := b.validKey(key); err != nil {
 		return nil, err
 	}
+	if b.f != nil {
+		if err := ctx.Err(); err != nil {
+			return nil, b.fail("read", key, err)
+		}
+		r, err := again(func() (*os.File, error) {
+			r, _, err := b.f.open(key)
+			return r, err
+		})
+		if err != nil {
+			return nil, b.folderFail("read", key, err)
+		}
+		return r, nil
+	}
 	r, err := b.b.NewReader(ctx, key, nil)
 	if err != nil {
 		return nil, b.fail("read", key, err)
@@ -182,6 +197,9 @@ func (b *Bucket) NewReader(ctx context.Context, key string) (io.ReadCloser, erro
 func (b *Bucket) ReadAll(ctx context.Context, key string) ([]byte, error) {
 	if err := b.validKey(key); err != nil {
 		return nil, err
+	}
+	if b.f != nil {
+		return b.readFile(ctx, key)
 	}
 	data, err := b.b.ReadAll(ctx, key)
 	if err != nil {
@@ -197,6 +215,15 @@ func (b *Bucket) ReadAll(ctx context.Context, key string) ([]byte, error) {
 func (b *Bucket) Write(ctx context.Context, key string, r io.Reader, contentType string) error {
 	if err := b.validKey(key); err != nil {
 		return err
+	}
+	if b.f != nil {
+		if err := ctx.Err(); err != nil {
+			return b.fail("write", key, err)
+		}
+		if _, err := again(func() (struct{}, error) { return struct{}{}, b.f.write(ctx, key, r) }); err != nil {
+			return b.folderFail("write", key, err)
+		}
+		return nil
 	}
 	// Cancelling the writer's context is how gocloud aborts a write.
 	wctx, cancel := context.WithCancel(ctx)
@@ -225,6 +252,13 @@ func (b *Bucket) Attributes(ctx context.Context, key string) (Attrs, error) {
 	if err := b.validKey(key); err != nil {
 		return Attrs{}, err
 	}
+	if b.f != nil {
+		fi, err := again(func() (fs.FileInfo, error) { return b.f.stat(key) })
+		if err != nil {
+			return Attrs{}, b.folderFail("stat", key, err)
+		}
+		return Attrs{Key: key, Size: fi.Size(), ModTime: fi.ModTime(), ETag: fileETag(fi)}, nil
+	}
 	a, err := b.b.Attributes(ctx, key)
 	if err != nil {
 		return Attrs{}, b.fail("stat", key, err)
@@ -236,6 +270,13 @@ func (b *Bucket) Attributes(ctx context.Context, key string) (Attrs, error) {
 func (b *Bucket) Exists(ctx context.Context, key string) (bool, error) {
 	if err := b.validKey(key); err != nil {
 		return false, err
+	}
+	if b.f != nil {
+		_, err := again(func() (fs.FileInfo, error) { return b.f.stat(key) })
+		if err = b.folderFail("stat", key, err); perch.Code(err) == perch.ENotFound {
+			return false, nil
+		}
+		return err == nil, err
 	}
 	ok, err := b.b.Exists(ctx, key)
 	if err != nil {
@@ -249,14 +290,11 @@ func (b *Bucket) Delete(ctx context.Context, key string) error {
 	if err := b.validKey(key); err != nil {
 		return err
 	}
-	if b.dir != "" {
-		// fileblob would remove an empty directory, or fail on a full one,
-		// where a key names a directory rather than an object.
-		if ok, err := b.b.Exists(ctx, key); err != nil {
-			return b.fail("delete", key, err)
-		} else if !ok {
-			return perch.Errorf(perch.ENotFound, "objects: %s not found", b.name(key))
+	if b.f != nil {
+		if _, err := again(func() (struct{}, error) { return struct{}{}, b.f.remove(key) }); err != nil {
+			return b.folderFail("delete", key, err)
 		}
+		return nil
 	}
 	if err := b.b.Delete(ctx, key); err != nil {
 		return b.fail("delete", key, err)
@@ -275,29 +313,14 @@ var tempName = regexp.MustCompile(`\.[0-9a-f]{16}\.tmp$`)
 // cleaned with olderThan 0 at its start. An S3 bucket has none: an
 // object appears there whole or not at all.
 func (b *Bucket) RemoveTemp(ctx context.Context, olderThan time.Duration) (int, error) {
-	if b.dir == "" {
+	if b.f == nil {
 		return 0, nil
 	}
 	cutoff := time.Now().Add(-olderThan)
 	n := 0
-	err := filepath.WalkDir(b.dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return err
-		}
-		if d.IsDir() {
-			return ctx.Err()
-		}
-		if !tempName.MatchString(d.Name()) {
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil || info.ModTime().After(cutoff) {
-			return nil
-		}
-		if err := os.Remove(path); err == nil {
+	all := func(string) bool { return true }
+	err := b.f.walk(ctx, b.f.root, "", all, func(d *os.Root, _, name string, fi fs.FileInfo) error {
+		if tempName.MatchString(name) && !fi.ModTime().After(cutoff) && d.Remove(name) == nil {
 			n++
 		}
 		return nil
@@ -308,24 +331,6 @@ func (b *Bucket) RemoveTemp(ctx context.Context, olderThan time.Duration) (int, 
 	return n, nil
 }
 
-// escaped is fileblob's escape for the runes a file name cannot hold; a
-// key spelling out such an escape itself is escaped too, so unescaping
-// every match gives the key back.
-var escaped = regexp.MustCompile(`__0x[0-9a-f]+__`)
-
-func unescapeKey(name string) string {
-	if !strings.Contains(name, "__0x") {
-		return name
-	}
-	return escaped.ReplaceAllStringFunc(name, func(m string) string {
-		r, err := strconv.ParseUint(m[4:len(m)-2], 16, 32)
-		if err != nil {
-			return m
-		}
-		return string(rune(r))
-	})
-}
-
 // List returns every object whose key starts with prefix, in key order.
 // A prefix is matched byte for byte: "in" matches "in/a.csv" and "inbox".
 func (b *Bucket) List(ctx context.Context, prefix string) ([]Attrs, error) {
@@ -334,7 +339,7 @@ func (b *Bucket) List(ctx context.Context, prefix string) ([]Attrs, error) {
 			return nil, err
 		}
 	}
-	if b.dir != "" {
+	if b.f != nil {
 		return b.listDir(ctx, prefix)
 	}
 	var out []Attrs
@@ -359,50 +364,30 @@ func (b *Bucket) List(ctx context.Context, prefix string) ([]Attrs, error) {
 	return out, nil
 }
 
-// listDir lists a file:// bucket by walking its directory once. fileblob's
+// listDir lists a folder by walking its directories once, from the one
+// prefix names, into those that may hold keys with the prefix. (gocloud's
 // own listing walks the whole tree for every page, and its page tokens
-// assume the walk is in key order, which it is not ("a/b" is visited
-// before "a.b"), so past one page it can repeat or skip objects.
+// assume the walk is in key order, which it is not: "a/b" is visited
+// before "a.b".)
 func (b *Bucket) listDir(ctx context.Context, prefix string) ([]Attrs, error) {
-	root := b.dir
-	if i := strings.LastIndex(prefix, "/"); i >= 0 {
-		root = filepath.Join(root, filepath.FromSlash(prefix[:i]))
+	start := listStart(prefix)
+	d, err := again(func() (*os.Root, error) { return b.f.dir(start, false) })
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotDir) || errors.Is(err, errLink) || errors.Is(err, errChanged) {
+		return nil, nil
+	} else if err != nil {
+		return nil, b.fail("list", prefix, err)
 	}
+	defer b.f.release(d)
 	var out []Attrs
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if path == root && errors.Is(err, fs.ErrNotExist) {
-				return fs.SkipAll
-			}
-			return err
+	enter := func(rel string) bool {
+		k := keyOf(rel) + "/"
+		return strings.HasPrefix(k, prefix) || strings.HasPrefix(prefix, k)
+	}
+	err = b.f.walk(ctx, d, strings.Join(start, "/"), enter, func(_ *os.Root, rel, _ string, fi fs.FileInfo) error {
+		key := keyOf(rel)
+		if strings.HasPrefix(key, prefix) && !tempName.MatchString(key) && !strings.HasSuffix(key, ".attrs") {
+			out = append(out, Attrs{Key: key, Size: fi.Size(), ModTime: fi.ModTime(), ETag: fileETag(fi)})
 		}
-		if d.IsDir() && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if path == b.dir {
-			return nil
-		}
-		rel, err := filepath.Rel(b.dir, path)
-		if err != nil {
-			return err
-		}
-		key := unescapeKey(filepath.ToSlash(rel))
-		if d.IsDir() {
-			if k := key + "/"; !strings.HasPrefix(k, prefix) && !strings.HasPrefix(prefix, k) {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasPrefix(key, prefix) || tempName.MatchString(key) || strings.HasSuffix(key, ".attrs") {
-			return nil
-		}
-		info, err := d.Info()
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // deleted while we walked
-		} else if err != nil {
-			return err
-		}
-		out = append(out, Attrs{Key: key, Size: info.Size(), ModTime: info.ModTime(), ETag: fileETag(info)})
 		return nil
 	})
 	if err != nil {
@@ -413,7 +398,68 @@ func (b *Bucket) listDir(ctx context.Context, prefix string) ([]Attrs, error) {
 	return out, nil
 }
 
-// fileETag is fileblob's ETag for a file: its modification time and size.
+// readFile is ReadAll for a folder.
+func (b *Bucket) readFile(ctx context.Context, key string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, b.fail("read", key, err)
+	}
+	type opened struct {
+		f  *os.File
+		fi fs.FileInfo
+	}
+	o, err := again(func() (opened, error) {
+		f, fi, err := b.f.open(key)
+		return opened{f, fi}, err
+	})
+	if err != nil {
+		return nil, b.folderFail("read", key, err)
+	}
+	defer o.f.Close()
+	data := make([]byte, 0, o.fi.Size()+1) // +1: EOF without growing
+	for {
+		n, err := o.f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			return data, nil
+		} else if err != nil {
+			return nil, b.fail("read", key, err)
+		}
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+	}
+}
+
+// folderFail is fail for what a folder's walk met. Through a symlink there
+// is no object: a read finds none, a write or a delete is refused. Through
+// a file where a directory should be, a read finds none and a write
+// conflicts.
+func (b *Bucket) folderFail(op, key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	switch {
+	case errors.Is(err, errLink) || errors.Is(err, errChanged):
+		if op == "read" || op == "stat" {
+			return perch.Errorf(perch.ENotFound, "objects: %s not found", b.name(key))
+		}
+		return perch.Errorf(perch.EForbidden, "objects: %s %s: a symbolic link is in the way, and the store follows none", op, b.name(key))
+	case errors.Is(err, errSpecial):
+		return perch.Errorf(perch.EForbidden, "objects: %s %s: what is there is no regular file", op, b.name(key))
+	case errors.Is(err, errNotDir):
+		if op == "write" {
+			err = syscall.ENOTDIR // fail's conflict
+			break
+		}
+		return perch.Errorf(perch.ENotFound, "objects: %s not found", b.name(key))
+	case errors.Is(err, fs.ErrNotExist):
+		return perch.Errorf(perch.ENotFound, "objects: %s not found", b.name(key))
+	}
+	return b.fail(op, key, err)
+}
+
+// fileETag is a file's ETag, as fileblob made it: its modification time
+// and size.
 func fileETag(info fs.FileInfo) string {
 	return fmt.Sprintf("\"%x-%x\"", info.ModTime().UnixNano(), info.Size())
 }

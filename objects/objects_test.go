@@ -25,11 +25,26 @@ var stores = []struct {
 	open func(t *testing.T) *Bucket
 }{
 	{"file", openFile},
+	{"file-walk", openFileWalk},
 	{"s3", openFakeS3},
 }
 
 func openFile(t *testing.T) *Bucket {
 	return mustOpen(t, "file://"+filepath.ToSlash(t.TempDir()))
+}
+
+// openFileWalk opens a folder whose reads walk segment by segment, as
+// where openat2 is missing.
+func openFileWalk(t *testing.T) *Bucket {
+	walk(t)
+	return openFile(t)
+}
+
+// walk makes a folder's reads walk for the rest of the test.
+func walk(t *testing.T) {
+	was := noOpenat2.Load()
+	noOpenat2.Store(true)
+	t.Cleanup(func() { noOpenat2.Store(was) })
 }
 
 func openFakeS3(t *testing.T) *Bucket {
@@ -45,7 +60,7 @@ func fakeS3(t *testing.T) string {
 	return "s3://perch?endpoint=" + srv.URL + "&use_path_style=true"
 }
 
-func mustOpen(t *testing.T, u string) *Bucket {
+func mustOpen(t testing.TB, u string) *Bucket {
 	t.Helper()
 	b, err := Open(context.Background(), u)
 	if err != nil {
@@ -323,7 +338,8 @@ func TestS3DefaultRegion(t *testing.T) {
 func TestBadKeys(t *testing.T) {
 	forEachStore(t, func(t *testing.T, b *Bucket) {
 		ctx := context.Background()
-		for _, k := range []string{"", "/a", "a//b", "a/../b", "..", "../x", "./a", "a/.", "a/", "a\x00b", "a\nb", "\xff"} {
+		for _, k := range []string{"", "/a", "a//b", "a/../b", "..", "../x", "./a", "a/.", "a/", "a\x00b", "a\nb", "\xff",
+			"/etc/passwd", "x/../../root-key", "../objects/x", "..\x00", "a\x00/../../root-key"} {
 			wantCode(t, fmt.Sprintf("Write(%q)", k), b.Write(ctx, k, strings.NewReader("x"), ""), perch.EInvalid)
 			_, err := b.ReadAll(ctx, k)
 			wantCode(t, fmt.Sprintf("ReadAll(%q)", k), err, perch.EInvalid)

@@ -145,6 +145,10 @@ func startServer(ctx context.Context, c *serverConfig, stderr io.Writer) (_ *ser
 	sqlite := db == "" || !(strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://"))
 	if db == "" {
 		db = filepath.Join(s.dataDir, "perch.db")
+		// Made 0600 here: SQLite would make it 0644, and its -wal and -shm files as it is.
+		if f, err := os.OpenFile(db, os.O_RDONLY|os.O_CREATE, 0o600); err == nil {
+			f.Close()
+		}
 	}
 	if sqlite {
 		// One server per SQLite file: then a job found running at start
@@ -159,6 +163,10 @@ func startServer(ctx context.Context, c *serverConfig, stderr io.Writer) (_ *ser
 	objURL := c.objects
 	if objURL == "" {
 		objURL = filepath.Join(s.dataDir, "objects")
+		// The store's folder is the server's alone; what it makes inside takes its mode.
+		if err := os.MkdirAll(objURL, 0o700); err != nil {
+			return nil, err
+		}
 	}
 	if s.bucket, err = objects.Open(ctx, objURL); err != nil {
 		return nil, err
