@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -37,5 +38,21 @@ func TestMetricsListen(t *testing.T) {
 	}
 	if code, _ := get(s.url + "/metrics"); code != 401 {
 		t.Errorf("/metrics on --listen without a key: %d, want 401", code)
+	}
+}
+
+// TestObjectsOutsideDataDir checks that serve refuses an object folder
+// holding the data directory, whose files are secrets.
+func TestObjectsOutsideDataDir(t *testing.T) {
+	dir := t.TempDir()
+	for _, objs := range []string{dir, "file://" + dir, filepath.Dir(dir)} {
+		if err := outsideDataDir(objs, dir); err == nil || !strings.Contains(err.Error(), "holds the data directory") {
+			t.Errorf("--objects %s with the data dir %s: %v", objs, dir, err)
+		}
+	}
+	for _, objs := range []string{filepath.Join(dir, "objects"), "s3://bucket?endpoint=http://127.0.0.1:9000"} {
+		if err := outsideDataDir(objs, dir); err != nil {
+			t.Errorf("--objects %s: %v", objs, err)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -168,6 +169,9 @@ func startServer(ctx context.Context, c *serverConfig, stderr io.Writer) (_ *ser
 			return nil, err
 		}
 	}
+	if err := outsideDataDir(objURL, s.dataDir); err != nil {
+		return nil, err
+	}
 	if s.bucket, err = objects.Open(ctx, objURL); err != nil {
 		return nil, err
 	}
@@ -288,6 +292,28 @@ func (s *server) sweep(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// outsideDataDir refuses an object folder that holds the data directory,
+// whose secret files (the root key, the credentials, the master key) would
+// then be objects any key allowed GetObject could read.
+func outsideDataDir(objURL, dataDir string) error {
+	dir := objURL
+	if u, err := url.Parse(objURL); err == nil && u.Scheme != "" {
+		if u.Scheme != "file" {
+			return nil
+		}
+		dir = u.Path
+	}
+	d, err1 := filepath.Abs(dir)
+	data, err2 := filepath.Abs(dataDir)
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	if rel, err := filepath.Rel(d, data); err == nil && (rel == "." || !strings.HasPrefix(rel, "..")) {
+		return usagef("--objects %s holds the data directory %s and its secret files; give a folder beside it", objURL, dataDir)
+	}
+	return nil
 }
 
 // newLogger is the server's log on stderr at the level named, as text
