@@ -207,7 +207,7 @@ func (s *Service) runDataSource(ctx context.Context, d *perch.DataSource) error 
 	// needs the count to know which records it keeps.
 	// It also records the sha256 of the bytes, which every later read is
 	// checked against.
-	total, sum, err := s.scan(ctx, key, "", schema, nil, 0, nil)
+	total, sum, err := s.scan(ctx, key, "", d.SizeBytes, schema, nil, 0, nil)
 	if err != nil {
 		return err
 	}
@@ -218,7 +218,7 @@ func (s *Service) runDataSource(ctx context.Context, d *perch.DataSource) error 
 	var statsURL string
 	if re != nil || d.ComputeStatistics {
 		var st *data.Stats
-		kept, _, err = s.scan(ctx, key, sum, schema, re, total, func(r data.Reader) error {
+		kept, _, err = s.scan(ctx, key, sum, d.SizeBytes, schema, re, total, func(r data.Reader) error {
 			if !d.ComputeStatistics {
 				return nil
 			}
@@ -261,18 +261,17 @@ func (s *Service) runDataSource(ctx context.Context, d *perch.DataSource) error 
 
 // scan reads the records of an object that re keeps (all when re is nil;
 // total is then unused) and returns how many there were, and the sha256
-// of the data read, which must be want unless want is "". With use, use
+// of the data read, which must be want unless want is "". size is the
+// data's size, for the job's progress. With use, use
 // reads them; otherwise scan does. Every record must parse and have one
 // field per attribute.
-func (s *Service) scan(ctx context.Context, key, want string, schema *perch.Schema, re *data.Rearrangement, total int, use func(data.Reader) error) (int, string, error) {
+func (s *Service) scan(ctx context.Context, key, want string, size int64, schema *perch.Schema, re *data.Rearrangement, total int, use func(data.Reader) error) (int, string, error) {
 	r, err := s.openData(ctx, key, want)
 	if err != nil {
 		return 0, "", err
 	}
 	defer r.Close()
-	if a, err := s.dataAttributes(ctx, key); err == nil {
-		r.report(progressFrom(ctx), "reading", a.Size)
-	}
+	r.report(progressFrom(ctx), "reading", size)
 	opt := data.Options{Fields: len(schema.Attributes)}
 	if schema.DataFormat != "JSON" {
 		opt.Header = schema.DataFileContainsHeader

@@ -440,7 +440,7 @@ func (s *Service) rearranged(ctx context.Context, key string, d *perch.DataSourc
 		return nil, err
 	}
 	// A rearrangement places a record by its index among all of them.
-	total, _, err := s.scan(ctx, key, d.DataSHA256, d.Schema, nil, 0, nil)
+	total, _, err := s.scan(ctx, key, d.DataSHA256, d.SizeBytes, d.Schema, nil, 0, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -448,7 +448,7 @@ func (s *Service) rearranged(ctx context.Context, key string, d *perch.DataSourc
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, _, err := s.scan(ctx, key, d.DataSHA256, d.Schema, re, total, func(rd data.Reader) error {
+		_, _, err := s.scan(ctx, key, d.DataSHA256, d.SizeBytes, d.Schema, re, total, func(rd data.Reader) error {
 			w := csv.NewWriter(pw)
 			names := make([]string, len(d.Schema.Attributes))
 			for i, a := range d.Schema.Attributes {
