@@ -112,6 +112,7 @@ type server struct {
 	ln         net.Listener
 	lock       *os.File
 	log        *slog.Logger
+	flushLog   func() // writes the log's buffer out; close calls it last
 	ready      atomic.Bool
 	served     chan error
 	cancel     context.CancelFunc
@@ -122,19 +123,24 @@ type server struct {
 // startServer opens everything a server needs and starts serving. The
 // caller stops it with shutdown.
 func startServer(ctx context.Context, c *serverConfig, stderr io.Writer) (_ *server, err error) {
-	log, err := newLogger(stderr, c.logLevel, c.logFormat)
+	logw, flushLog := newLogWriter(stderr)
+	log, err := newLogger(logw, c.logLevel, c.logFormat)
 	if err != nil {
+		flushLog()
 		return nil, err
 	}
 	dbs, err := keyValues("aml-database", c.amlDatabases)
 	if err != nil {
+		flushLog()
 		return nil, err
 	}
-	s := &server{cfg: c, served: make(chan error, 1), swept: make(chan struct{}), log: log}
+	s := &server{cfg: c, served: make(chan error, 1), swept: make(chan struct{}), log: log, flushLog: flushLog}
 	if s.dataDir, err = filepath.Abs(c.dataDir); err != nil {
+		flushLog()
 		return nil, err
 	}
 	if err := os.MkdirAll(s.dataDir, 0o700); err != nil {
+		flushLog()
 		return nil, err
 	}
 	defer func() {
@@ -430,6 +436,9 @@ func (s *server) close() error {
 	}
 	if s.lock != nil {
 		s.lock.Close()
+	}
+	if s.flushLog != nil {
+		s.flushLog()
 	}
 	return errors.Join(errs...)
 }
